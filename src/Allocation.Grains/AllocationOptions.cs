@@ -1,0 +1,40 @@
+namespace Allocation.Grains;
+
+/// <summary>
+/// The authority's allocation policy. One deployment serves one authority, so these are the authority's settings
+/// (configuration section <c>Allocation</c>). Defaults are the improvement plan's figures.
+/// </summary>
+public sealed class AllocationOptions
+{
+    public const string SectionName = "Allocation";
+
+    /// <summary>Time from referral or transfer into a team to the allocation deadline (plan 002, action 9.5.2).</summary>
+    public TimeSpan AllocationWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Time left at or under which the clock shows amber.</summary>
+    public TimeSpan AmberThreshold { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>Full-time ceiling per role; part-time workers get it pro rata by FTE, rounded down.</summary>
+    public Dictionary<WorkerRole, int> RoleCeilings { get; set; } = new()
+    {
+        [WorkerRole.SocialWorker] = 18,
+        [WorkerRole.AdvancedPractitioner] = 18,
+        [WorkerRole.PersonalAdviser] = 18,
+        [WorkerRole.NewlyQualified] = 12,
+        [WorkerRole.PracticeManager] = 0,
+    };
+
+    /// <summary>Whether a named senior user may allocate above a worker's ceiling, with a reason.</summary>
+    public bool AllowCeilingOverride { get; set; } = true;
+
+    /// <summary>Rolling window for counting a child's distinct workers (plan 002, KPI 1).</summary>
+    public TimeSpan WorkerChangeWindow { get; set; } = TimeSpan.FromDays(365);
+
+    /// <summary>A child is flagged when distinct workers in the window exceed this.</summary>
+    public int WorkerChangeFlagThreshold { get; set; } = 3;
+
+    /// <summary>How many command receipts a grain keeps for answering retried requests.</summary>
+    public int ReceiptsKept { get; set; } = 64;
+
+    public int CeilingFor(WorkerRole role) => RoleCeilings.TryGetValue(role, out var c) ? c : 0;
+}

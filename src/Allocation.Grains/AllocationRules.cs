@@ -1,0 +1,100 @@
+using Allocation.Grains.Children;
+
+namespace Allocation.Grains;
+
+/// <summary>
+/// The allocation rules as pure functions. Grains call these; nothing here touches state, time or I/O,
+/// so every rule is unit-tested on its own.
+/// </summary>
+public static class AllocationRules
+{
+    /// <summary>
+    /// A worker's ceiling: an explicit per-worker ceiling wins; otherwise the role's full-time ceiling pro rata
+    /// by FTE, rounded down (0.5 FTE of 18 is 9; 0.8 of 18 is 14).
+    /// </summary>
+    public static int Ceiling(WorkerRole role, decimal fte, int? explicitCeiling, AllocationOptions options)
+    {
+        if (explicitCeiling is { } c)
+        {
+            return c;
+        }
+
+        var fullTime = options.CeilingFor(role);
+        return (int)Math.Floor(fullTime * Math.Clamp(fte, 0m, 1m));
+    }
+
+    /// <summary>
+    /// Whether one more child fits under the ceiling. Over the ceiling an override with a named user and a reason
+    /// is needed, and only where the authority allows overrides.
+    /// </summary>
+    public static Refusal? CheckCapacity(int current, int ceiling, CeilingOverride? ceilingOverride, AllocationOptions options)
+    {
+        if (current + 1 <= ceiling)
+        {
+            return null;
+        }
+
+        var figures = new Dictionary<string, decimal> { ["current"] = current, ["ceiling"] = ceiling, ["after"] = current + 1 };
+        if (ceilingOverride is null)
+        {
+            return Refusal.Conflict(Rules.Ceiling,
+                $"Allocation would take the worker to {current + 1} children, over their ceiling of {ceiling} (currently {current}).",
+                figures);
+        }
+
+        if (!options.AllowCeilingOverride)
+        {
+            return Refusal.Conflict(Rules.OverrideNotAllowed,
+                $"This authority does not allow allocation above the ceiling of {ceiling} (currently {current}).", figures);
+        }
+
+        if (string.IsNullOrWhiteSpace(ceilingOverride.By) || string.IsNullOrWhiteSpace(ceilingOverride.Reason))
+        {
+            return Refusal.Invalid(Rules.OverrideIncomplete, "An override above the ceiling needs the overriding user and a reason.");
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether the worker is on leave at the given time.</summary>
+    public static Absence? AbsenceAt(IEnumerable<Absence> absences, DateTimeOffset at) =>
+        absences.FirstOrDefault(a => a.From <= at && (a.To is null || at < a.To));
+
+    /// <summary>
+    /// The 24-hour clock's colour: green with more than the amber threshold left, amber at or under it,
+    /// red once the deadline has passed.
+    /// </summary>
+    public static ClockStatus Clock(DateTimeOffset deadline, DateTimeOffset now, TimeSpan amberThreshold)
+    {
+        var left = deadline - now;
+        if (left <= TimeSpan.Zero)
+        {
+            return ClockStatus.Red;
+        }
+
+        return left <= amberThreshold ? ClockStatus.Amber : ClockStatus.Green;
+    }
+
+    /// <summary>
+    /// Distinct workers the child had in the rolling window ending now: every allocation period that overlaps the
+    /// window counts its worker once.
+    /// </summary>
+    public static int DistinctWorkers(IEnumerable<WorkerPeriod> history, DateTimeOffset now, TimeSpan window)
+    {
+        var from = now - window;
+        return history
+            .Where(p => p.To is null || p.To >= from)
+            .Where(p => p.From <= now)
+            .Select(p => p.WorkerId)
+            .Distinct(StringComparer.Ordinal)
+            .Count();
+    }
+
+    /// <summary>Whether an allocation to <paramref name="newWorkerId"/> is a change of worker: the first allocation
+    /// is not, nor is a return to the worker the child last had.</summary>
+    public static bool IsWorkerChange(string? lastWorkerId, string newWorkerId) =>
+        lastWorkerId is not null && !string.Equals(lastWorkerId, newWorkerId, StringComparison.Ordinal);
+
+    public static bool IsFlagged(int distinctWorkers, AllocationOptions options) =>
+        distinctWorkers > options.WorkerChangeFlagThreshold;
+}

@@ -1,0 +1,559 @@
+using Allocation.Grains.SocialWorkers;
+using Allocation.Grains.Teams;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Allocation.Grains.Children;
+
+/// <summary>
+/// Allocation protocol (one child, one or two workers):
+/// 1. the new worker reserves a place (its own durable write; refusals end here);
+/// 2. the child records the allocation (its durable write);
+/// 3. the previous worker, if any, lets go.
+/// A crash after 1 leaves a reservation the child never recorded: the worker counts it towards its ceiling (so the
+/// ceiling is never exceeded) and lets go of it when it next activates and the child does not confirm it.
+/// A crash after 2 leaves the previous worker holding a child now allocated elsewhere, released the same way.
+/// </summary>
+public sealed partial class ChildGrain(
+    [PersistentState("child", GrainStorage.Name)] IPersistentState<ChildState> state,
+    IOptions<AllocationOptions> options,
+    [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
+    ILogger<ChildGrain> logger) : Grain, IChildGrain, IRemindable
+{
+    private const string DeadlineReminder = "allocation-deadline";
+    private readonly AllocationOptions _options = options.Value;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private ChildState S => state.State;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Reminders can be late or lost around restarts; the deadline is in state, so check it here too.
+        if (S.Exists && S.Status == ChildStatus.Unallocated)
+        {
+            await CheckClock();
+        }
+    }
+
+    public Task<ChildView?> Get() => Task.FromResult(S.Exists ? View() : null);
+
+    public async Task<ChildResult> Refer(ReferChild command)
+    {
+        if (Replay(command.RequestId, "refer") is { } replay)
+        {
+            return replay;
+        }
+
+        if (S.Exists && S.Status != ChildStatus.Closed)
+        {
+            return ChildResult.Refused(Refusal.Conflict(Rules.ChildOpen,
+                $"Child {Id} is already open in team {S.TeamId}; transfer it instead of referring it again."));
+        }
+
+        var now = time.GetUtcNow();
+        S.Exists = true;
+        S.Episode++;
+        S.TeamId = command.TeamId;
+        S.Status = ChildStatus.Unallocated;
+        S.WorkerId = null;
+        S.ReferredAt = now;
+        S.ClosedAt = null;
+        StartClock(now, S.Episode == 1 ? "referral" : "re-referral");
+        var receipt = await Commit("refer", command.RequestId, null, command.TeamId);
+        await ArmDeadlineReminder();
+        await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "referred", null, command.By,
+            S.Episode == 1 ? $"{Id} referred to the team" : $"{Id} re-referred (episode {S.Episode})"));
+        LogReferred(Id, S.TeamId, S.Episode);
+        return new ChildResult(null, View(), receipt);
+    }
+
+    public async Task<ChildResult> Allocate(AllocateChild command)
+    {
+        if (Replay(command.RequestId, "allocate") is { } replay)
+        {
+            return replay;
+        }
+
+        if (OpenRefusal() is { } refusal)
+        {
+            return ChildResult.Refused(refusal);
+        }
+
+        if (S.Status == ChildStatus.Allocated)
+        {
+            return ChildResult.Refused(Refusal.Conflict(Rules.AlreadyAllocated,
+                S.WorkerId == command.WorkerId
+                    ? $"Child {Id} is already allocated to {S.WorkerId}."
+                    : $"Child {Id} is already allocated to {S.WorkerId}; re-allocate it to change worker."));
+        }
+
+        return await AllocateTo(command.WorkerId, command.RequestId, "allocate", "allocation", command.By, command.Override);
+    }
+
+    public async Task<ChildResult> Reallocate(ReallocateChild command)
+    {
+        if (Replay(command.RequestId, "reallocate") is { } replay)
+        {
+            return replay;
+        }
+
+        if (OpenRefusal() is { } refusal)
+        {
+            return ChildResult.Refused(refusal);
+        }
+
+        if (S.Status != ChildStatus.Allocated)
+        {
+            return ChildResult.Refused(Refusal.Conflict(Rules.NotAllocated, $"Child {Id} has no worker to change; allocate it instead."));
+        }
+
+        if (S.WorkerId == command.WorkerId)
+        {
+            return ChildResult.Refused(Refusal.Conflict(Rules.SameWorker, $"Child {Id} is already allocated to {command.WorkerId}."));
+        }
+
+        return await AllocateTo(command.WorkerId, command.RequestId, "reallocate", command.Reason, command.By, command.Override);
+    }
+
+    public async Task<ChildResult> Transfer(TransferChild command)
+    {
+        if (Replay(command.RequestId, "transfer") is { } replay)
+        {
+            return replay;
+        }
+
+        if (OpenRefusal() is { } refusal)
+        {
+            return ChildResult.Refused(refusal);
+        }
+
+        if (S.TeamId == command.ToTeamId)
+        {
+            return ChildResult.Refused(Refusal.Conflict(Rules.SameTeam, $"Child {Id} is already in team {command.ToTeamId}."));
+        }
+
+        var now = time.GetUtcNow();
+        var fromTeam = S.TeamId;
+        var previousWorker = S.WorkerId;
+        EndPeriod(now, "transfer");
+        S.Transfers.Add(new TeamMove(fromTeam, command.ToTeamId, now, command.Reason, command.By));
+        S.TeamId = command.ToTeamId;
+        S.Status = ChildStatus.Unallocated;
+        S.WorkerId = null;
+        StartClock(now, "transfer");
+        var receipt = await Commit("transfer", command.RequestId, null, command.ToTeamId);
+        await ArmDeadlineReminder();
+        if (previousWorker is not null)
+        {
+            await Worker(previousWorker).Release(Id);
+        }
+
+        await Team(fromTeam).ChildLeft(Id, S.Version, Feed(now, "transferred-out", previousWorker, command.By, $"{Id} transferred to {command.ToTeamId}"));
+        await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "transferred-in", null, command.By, $"{Id} transferred in from {fromTeam}"));
+        LogTransferred(Id, fromTeam, S.TeamId);
+        return new ChildResult(null, View(), receipt);
+    }
+
+    public async Task<ChildResult> Close(CloseChild command)
+    {
+        if (Replay(command.RequestId, "close") is { } replay)
+        {
+            return replay;
+        }
+
+        if (OpenRefusal() is { } refusal)
+        {
+            return ChildResult.Refused(refusal);
+        }
+
+        var now = time.GetUtcNow();
+        var previousWorker = S.WorkerId;
+        EndPeriod(now, "closed");
+        S.Status = ChildStatus.Closed;
+        S.WorkerId = null;
+        S.ClosedAt = now;
+        if (S.ClockStoppedAt is null)
+        {
+            S.ClockStoppedAt = now;
+        }
+
+        var receipt = await Commit("close", command.RequestId, null, S.TeamId);
+        await DisarmDeadlineReminder();
+        if (previousWorker is not null)
+        {
+            await Worker(previousWorker).Release(Id);
+        }
+
+        await Team(S.TeamId).ChildLeft(Id, S.Version, Feed(now, "closed", previousWorker, command.By, $"{Id} closed: {command.Reason}"));
+        return new ChildResult(null, View(), receipt);
+    }
+
+    public async Task<ChildResult> Import(ImportChild command)
+    {
+        if (S.Exists)
+        {
+            return ChildResult.Refused(Refusal.Conflict(Rules.ChildOpen, $"Child {Id} already exists; import loads new children only."));
+        }
+
+        var now = time.GetUtcNow();
+        var history = command.History.OrderBy(p => p.From).ToList();
+        var current = history.LastOrDefault(p => p.To is null);
+        if (current is not null)
+        {
+            var reservation = await Worker(current.WorkerId).Reserve(
+                new ReservePlace(Id, command.TeamId, $"import:{Id}", command.Override, Import: true));
+            if (reservation.Refusal is { } refusal)
+            {
+                return ChildResult.Refused(refusal);
+            }
+        }
+
+        S.Exists = true;
+        S.Episode = 1;
+        S.TeamId = command.TeamId;
+        S.ReferredAt = command.ReferredAt;
+        S.WorkerHistory = history;
+        S.Status = current is null ? ChildStatus.Unallocated : ChildStatus.Allocated;
+        S.WorkerId = current?.WorkerId;
+        for (var i = 1; i < history.Count; i++)
+        {
+            if (AllocationRules.IsWorkerChange(history[i - 1].WorkerId, history[i].WorkerId))
+            {
+                S.WorkerChanges++;
+            }
+        }
+
+        S.LastWorkerId = history.LastOrDefault()?.WorkerId;
+        S.ClockStartedAt = command.ClockStartedAt;
+        S.Deadline = command.ClockStartedAt + _options.AllocationWindow;
+        S.ClockReason = "referral";
+        // The imported clock stopped at the first allocation after it started, if there was one.
+        S.ClockStoppedAt = current is null ? null : history.FirstOrDefault(p => p.From >= command.ClockStartedAt)?.From ?? current.From;
+        if (S.ClockStoppedAt is { } stopped && stopped > S.Deadline)
+        {
+            S.ClockBreached = true;
+            S.Breaches.Add(new Breach(S.TeamId, command.ClockStartedAt, S.Deadline.Value, S.Deadline.Value, S.Episode));
+        }
+
+        var receipt = await Commit("import", $"import:{Id}", S.WorkerId, S.TeamId);
+        await Team(S.TeamId).ChildChanged(Summary(), null);
+        if (S.Status == ChildStatus.Unallocated)
+        {
+            await ArmDeadlineReminder();
+            if (now >= S.Deadline)
+            {
+                await CheckClock();
+            }
+        }
+
+        return new ChildResult(null, View(), receipt);
+    }
+
+    public Task ReleaseFromWorkerInBackground(ReleaseFromWorker command) => ReleaseFromWorker(command);
+
+    public async Task<ReleaseOutcome> ReleaseFromWorker(ReleaseFromWorker command)
+    {
+        if (!S.Exists || S.Status != ChildStatus.Allocated || S.WorkerId != command.WorkerId)
+        {
+            // Whatever the worker holds for this child, the child does not record it.
+            await Worker(command.WorkerId).Release(Id);
+            return new ReleaseOutcome(Id, ReleaseKind.NotHeld, S.WorkerId, null);
+        }
+
+        var now = time.GetUtcNow();
+        Refusal? moveRefused = null;
+        if (command.MoveToWorkerId is { } target)
+        {
+            var reservation = await Worker(target).Reserve(new ReservePlace(Id, S.TeamId, command.RequestId, null));
+            if (reservation.Refusal is null)
+            {
+                EndPeriod(now, command.Reason);
+                BeginPeriod(target, now, command.Reason, command.By, null);
+                await CommitOrRelease("release", command.RequestId, target);
+                await Worker(command.WorkerId).Release(Id);
+                await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "reallocated", target, command.By,
+                    $"{Id} moved from {command.WorkerId} to {target} ({command.Reason})"));
+                return new ReleaseOutcome(Id, ReleaseKind.Moved, target, null);
+            }
+
+            moveRefused = reservation.Refusal;
+        }
+
+        EndPeriod(now, command.Reason);
+        S.Status = ChildStatus.Unallocated;
+        S.WorkerId = null;
+        StartClock(now, command.Reason);
+        await Commit("release", command.RequestId, null, S.TeamId);
+        await ArmDeadlineReminder();
+        await Worker(command.WorkerId).Release(Id);
+        await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "returned-to-queue", command.WorkerId, command.By,
+            $"{Id} back in the queue: {command.Reason}"));
+        return new ReleaseOutcome(Id, ReleaseKind.Queued, null, moveRefused);
+    }
+
+    public async Task ConfirmAllocation(string workerId)
+    {
+        if (!S.Exists || S.Status != ChildStatus.Allocated || S.WorkerId != workerId)
+        {
+            LogReconciled(Id, workerId);
+            await Worker(workerId).Release(Id);
+        }
+    }
+
+    public async Task CheckClock()
+    {
+        if (!S.Exists || S.Status != ChildStatus.Unallocated || S.ClockBreached || S.Deadline is not { } deadline)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        if (now < deadline)
+        {
+            return;
+        }
+
+        await RecordBreach(now);
+        await DisarmDeadlineReminder();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != DeadlineReminder)
+        {
+            return;
+        }
+
+        await CheckClock();
+        if (!S.Exists || S.Status != ChildStatus.Unallocated || S.ClockBreached)
+        {
+            await DisarmDeadlineReminder();
+        }
+    }
+
+    private async Task<ChildResult> AllocateTo(string workerId, string requestId, string command, string reason, string? by, CeilingOverride? ceilingOverride)
+    {
+        var reservation = await Worker(workerId).Reserve(new ReservePlace(Id, S.TeamId, requestId, ceilingOverride));
+        if (reservation.Refusal is { } refusal)
+        {
+            LogRefused(Id, workerId, refusal.Rule);
+            return ChildResult.Refused(refusal);
+        }
+
+        var now = time.GetUtcNow();
+        var previousWorker = S.WorkerId;
+        EndPeriod(now, reason);
+        BeginPeriod(workerId, now, reason, by, reservation.OverCeiling ? ceilingOverride : null);
+        var receipt = await CommitOrRelease(command, requestId, workerId);
+        await DisarmDeadlineReminder();
+        if (previousWorker is not null)
+        {
+            await Worker(previousWorker).Release(Id);
+        }
+
+        var text = previousWorker is null ? $"{Id} allocated to {workerId}" : $"{Id} re-allocated from {previousWorker} to {workerId}: {reason}";
+        if (reservation.OverCeiling)
+        {
+            text += $" (over ceiling {reservation.Ceiling} by override of {ceilingOverride!.By}: {ceilingOverride.Reason})";
+        }
+
+        await Team(S.TeamId).ChildChanged(Summary(), Feed(now, previousWorker is null ? "allocated" : "reallocated", workerId, by, text));
+        LogAllocated(Id, workerId, reservation.Caseload, reservation.Ceiling);
+        return new ChildResult(null, View(), receipt);
+    }
+
+    private void BeginPeriod(string workerId, DateTimeOffset now, string reason, string? by, CeilingOverride? ceilingOverride)
+    {
+        if (AllocationRules.IsWorkerChange(S.LastWorkerId, workerId))
+        {
+            S.WorkerChanges++;
+        }
+
+        S.LastWorkerId = workerId;
+        S.WorkerHistory.Add(new WorkerPeriod(workerId, S.TeamId, now, null, reason, by, null, ceilingOverride));
+        S.Status = ChildStatus.Allocated;
+        S.WorkerId = workerId;
+        if (S.ClockStoppedAt is null)
+        {
+            S.ClockStoppedAt = now;
+            if (S.Deadline is { } deadline && now >= deadline && !S.ClockBreached)
+            {
+                // Allocated late without the reminder having fired yet: the breach still goes on the record.
+                S.ClockBreached = true;
+                S.Breaches.Add(new Breach(S.TeamId, S.ClockStartedAt!.Value, deadline, now, S.Episode));
+            }
+        }
+    }
+
+    private void EndPeriod(DateTimeOffset now, string endReason)
+    {
+        var last = S.WorkerHistory.Count - 1;
+        if (S.WorkerId is not null && last >= 0 && S.WorkerHistory[last].To is null)
+        {
+            S.WorkerHistory[last] = S.WorkerHistory[last] with { To = now, EndReason = endReason };
+        }
+    }
+
+    private void StartClock(DateTimeOffset now, string reason)
+    {
+        S.ClockStartedAt = now;
+        S.Deadline = now + _options.AllocationWindow;
+        S.ClockReason = reason;
+        S.ClockStoppedAt = null;
+        S.ClockBreached = false;
+    }
+
+    private async Task RecordBreach(DateTimeOffset now)
+    {
+        S.ClockBreached = true;
+        var breach = new Breach(S.TeamId, S.ClockStartedAt!.Value, S.Deadline!.Value, now, S.Episode);
+        S.Breaches.Add(breach);
+        S.Version++;
+        await state.WriteStateAsync();
+        await Team(S.TeamId).BreachRaised(new BreachNotice(Id, breach.ClockStartedAt, breach.Deadline, now, S.Version));
+        await Team(S.TeamId).ChildChanged(Summary(), null);
+        LogBreach(Id, S.TeamId, breach.Deadline);
+    }
+
+    private Refusal? OpenRefusal()
+    {
+        if (!S.Exists)
+        {
+            return Refusal.NotFound($"Child {Id} has not been referred.");
+        }
+
+        return S.Status == ChildStatus.Closed
+            ? Refusal.Conflict(Rules.ChildClosed, $"Child {Id}'s case is closed; refer the child again to open a new episode.")
+            : null;
+    }
+
+    private ChildResult? Replay(string requestId, string command)
+    {
+        var receipt = S.Receipts.Find(r => r.RequestId == requestId);
+        if (receipt is null)
+        {
+            return null;
+        }
+
+        if (receipt.Command != command)
+        {
+            return ChildResult.Refused(Refusal.Conflict(Rules.RequestIdReused,
+                $"Request id {requestId} was already used for a '{receipt.Command}' command on child {Id}."));
+        }
+
+        return new ChildResult(null, View(), receipt, Replayed: true);
+    }
+
+    private async Task<CommandReceipt> Commit(string command, string requestId, string? workerId, string? teamId)
+    {
+        S.Version++;
+        var receipt = new CommandReceipt(requestId, command, time.GetUtcNow(), workerId, teamId, S.Version);
+        S.Receipts.Add(receipt);
+        if (S.Receipts.Count > _options.ReceiptsKept)
+        {
+            S.Receipts.RemoveRange(0, S.Receipts.Count - _options.ReceiptsKept);
+        }
+
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Drop the in-memory change: the stored state is the truth.
+            await state.ReadStateAsync();
+            throw;
+        }
+
+        return receipt;
+    }
+
+    /// <summary>Commits an allocation whose place is reserved; if the write fails, gives the place back.</summary>
+    private async Task<CommandReceipt> CommitOrRelease(string command, string requestId, string workerId)
+    {
+        try
+        {
+            return await Commit(command, requestId, workerId, S.TeamId);
+        }
+        catch
+        {
+            if (S.WorkerId != workerId)
+            {
+                await Worker(workerId).Release(Id);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task ArmDeadlineReminder()
+    {
+        if (S.Deadline is not { } deadline)
+        {
+            return;
+        }
+
+        var due = deadline - time.GetUtcNow();
+        await this.RegisterOrUpdateReminder(DeadlineReminder, due < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : due, TimeSpan.FromMinutes(5));
+    }
+
+    private async Task DisarmDeadlineReminder()
+    {
+        var reminder = await this.GetReminder(DeadlineReminder);
+        if (reminder is not null)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
+
+    private ITeamGrain Team(string teamId) => GrainFactory.GetGrain<ITeamGrain>(teamId);
+
+    private ISocialWorkerGrain Worker(string workerId) => GrainFactory.GetGrain<ISocialWorkerGrain>(workerId);
+
+    private TeamChildSummary Summary()
+    {
+        var windowStart = time.GetUtcNow() - _options.WorkerChangeWindow;
+        var recent = S.WorkerHistory.Where(p => p.To is null || p.To >= windowStart).ToList();
+        return new TeamChildSummary(Id, S.Version, S.WorkerId, S.Status == ChildStatus.Allocated ? S.WorkerHistory[^1].From : null,
+            S.ClockStartedAt ?? S.ReferredAt, S.Deadline ?? S.ReferredAt, S.ClockReason, S.ClockBreached, S.WorkerChanges, recent);
+    }
+
+    private ChildView View()
+    {
+        var now = time.GetUtcNow();
+        ClockView? clock = null;
+        if (S.Status != ChildStatus.Closed && S.ClockStartedAt is { } started && S.Deadline is { } deadline)
+        {
+            var status = S.ClockStoppedAt is null ? AllocationRules.Clock(deadline, now, _options.AmberThreshold) : ClockStatus.Stopped;
+            var left = S.ClockStoppedAt is null ? (deadline - now).TotalSeconds : (deadline - S.ClockStoppedAt.Value).TotalSeconds;
+            clock = new ClockView(started, deadline, S.ClockReason, status, left, S.ClockStoppedAt, S.ClockBreached);
+        }
+
+        var distinct = AllocationRules.DistinctWorkers(S.WorkerHistory, now, _options.WorkerChangeWindow);
+        return new ChildView(Id, S.Status, S.TeamId, S.WorkerId,
+            S.Status == ChildStatus.Allocated ? S.WorkerHistory[^1].From : null,
+            S.Episode, S.ReferredAt, clock, S.WorkerChanges, distinct, AllocationRules.IsFlagged(distinct, _options),
+            S.Transfers.Count, S.WorkerHistory.ToList(), S.Transfers.ToList(), S.Breaches.ToList(), S.Version);
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Child {ChildId} referred to team {TeamId} (episode {Episode})")]
+    private partial void LogReferred(string childId, string teamId, int episode);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Child {ChildId} allocated to worker {WorkerId} ({Caseload}/{Ceiling})")]
+    private partial void LogAllocated(string childId, string workerId, int caseload, int ceiling);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Allocation of child {ChildId} to worker {WorkerId} refused by rule {Rule}")]
+    private partial void LogRefused(string childId, string workerId, string rule);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Child {ChildId} transferred from team {FromTeamId} to team {ToTeamId}")]
+    private partial void LogTransferred(string childId, string fromTeamId, string toTeamId);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Child {ChildId} in team {TeamId} breached the allocation deadline {Deadline}")]
+    private partial void LogBreach(string childId, string teamId, DateTimeOffset deadline);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Worker {WorkerId} held child {ChildId} without a recorded allocation; released")]
+    private partial void LogReconciled(string childId, string workerId);
+}

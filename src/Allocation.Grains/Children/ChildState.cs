@@ -1,0 +1,31 @@
+namespace Allocation.Grains.Children;
+
+[GenerateSerializer]
+public sealed class ChildState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public ChildStatus Status { get; set; }
+    [Id(2)] public string TeamId { get; set; } = "";
+    [Id(3)] public string? WorkerId { get; set; }
+    [Id(4)] public int Episode { get; set; }
+    [Id(5)] public DateTimeOffset ReferredAt { get; set; }
+
+    /// <summary>The current (or last) 24-hour clock. Cleared when the case closes.</summary>
+    [Id(6)] public DateTimeOffset? ClockStartedAt { get; set; }
+    [Id(7)] public DateTimeOffset? Deadline { get; set; }
+    [Id(8)] public string ClockReason { get; set; } = "";
+    [Id(9)] public DateTimeOffset? ClockStoppedAt { get; set; }
+    [Id(10)] public bool ClockBreached { get; set; }
+
+    /// <summary>Every allocation of the child over its life, across episodes; never trimmed.</summary>
+    [Id(11)] public List<WorkerPeriod> WorkerHistory { get; set; } = [];
+
+    /// <summary>The worker the child last had, kept across queue spells, so a return to them is not a change.</summary>
+    [Id(12)] public string? LastWorkerId { get; set; }
+    [Id(13)] public int WorkerChanges { get; set; }
+    [Id(14)] public List<TeamMove> Transfers { get; set; } = [];
+    [Id(15)] public List<Breach> Breaches { get; set; } = [];
+    [Id(16)] public List<CommandReceipt> Receipts { get; set; } = [];
+    [Id(17)] public long Version { get; set; }
+    [Id(18)] public DateTimeOffset? ClosedAt { get; set; }
+}

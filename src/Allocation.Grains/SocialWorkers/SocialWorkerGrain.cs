@@ -1,0 +1,285 @@
+using Allocation.Grains.Children;
+using Allocation.Grains.Teams;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Allocation.Grains.SocialWorkers;
+
+public sealed partial class SocialWorkerGrain(
+    [PersistentState("worker", GrainStorage.Name)] IPersistentState<SocialWorkerState> state,
+    IOptions<AllocationOptions> options,
+    [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
+    ILogger<SocialWorkerGrain> logger) : Grain, ISocialWorkerGrain, IRemindable
+{
+    private const string AbsenceReminder = "absence-start";
+    private readonly AllocationOptions _options = options.Value;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private SocialWorkerState S => state.State;
+
+    private int Ceiling => AllocationRules.Ceiling(S.Role, S.Fte, S.ExplicitCeiling, _options);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.PendingMove is { } move && S.Caseload.Count > 0)
+        {
+            // A move that did not finish (the process died part-way): carry on with it.
+            Staffing.MoveInBackground(GrainFactory, Id, move, S.Caseload.Keys.ToList());
+            return Task.CompletedTask;
+        }
+
+        // Each child confirms it is allocated here, or tells this worker to let go: that clears reservations
+        // left by an allocation that died before the child recorded it. One-way, so no call waits on another.
+        foreach (var childId in S.Caseload.Keys)
+        {
+            _ = GrainFactory.GetGrain<IChildGrain>(childId).ConfirmAllocation(Id);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<WorkerView?> Get() => Task.FromResult(S.Exists ? View() : null);
+
+    public async Task<WorkerResult> Upsert(UpsertWorker command)
+    {
+        if (command.Fte is <= 0m or > 1m)
+        {
+            return WorkerResult.Refused(Refusal.Invalid("fte", $"FTE must be above 0 and at most 1 (got {command.Fte})."));
+        }
+
+        if (command.Ceiling is < 0)
+        {
+            return WorkerResult.Refused(Refusal.Invalid("ceiling", "An explicit ceiling cannot be negative."));
+        }
+
+        var previousTeam = S.Exists ? S.TeamId : null;
+        if (previousTeam is not null && previousTeam != command.TeamId && S.Caseload.Count > 0)
+        {
+            return WorkerResult.Refused(Refusal.Conflict(Rules.WorkerHasCaseload,
+                $"Worker {Id} still holds {S.Caseload.Count} children in team {previousTeam}; move them before changing team.",
+                new() { ["caseload"] = S.Caseload.Count }));
+        }
+
+        S.Exists = true;
+        S.Name = command.Name;
+        S.TeamId = command.TeamId;
+        S.Role = command.Role;
+        S.Fte = command.Fte;
+        S.ExplicitCeiling = command.Ceiling;
+        await state.WriteStateAsync();
+        if (previousTeam is not null && previousTeam != command.TeamId)
+        {
+            await GrainFactory.GetGrain<ITeamGrain>(previousTeam).WorkerRemoved(Id);
+        }
+
+        await PublishToTeam();
+        return new WorkerResult(null, View(), []);
+    }
+
+    public async Task<Reservation> Reserve(ReservePlace request)
+    {
+        var ceiling = Ceiling;
+        if (S.Caseload.ContainsKey(request.ChildId))
+        {
+            return new Reservation(null, S.Caseload.Count, ceiling, S.Caseload.Count > ceiling);
+        }
+
+        if (!S.Exists)
+        {
+            return new Reservation(Refusal.NotFound($"Worker {Id} does not exist."), 0, 0, false);
+        }
+
+        if (!request.Import && CheckAvailable(request) is { } unavailable)
+        {
+            return new Reservation(unavailable, S.Caseload.Count, ceiling, false);
+        }
+
+        var current = S.Caseload.Count;
+        var overCeiling = current + 1 > ceiling;
+        if (!request.Import && AllocationRules.CheckCapacity(current, ceiling, request.Override, _options) is { } refusal)
+        {
+            return new Reservation(refusal, current, ceiling, false);
+        }
+
+        var recordedOverride = overCeiling ? request.Override : null;
+        S.Caseload[request.ChildId] = new CaseEntry(request.ChildId, time.GetUtcNow(), request.RequestId, recordedOverride);
+        await state.WriteStateAsync();
+        if (recordedOverride is not null)
+        {
+            LogOverride(Id, request.ChildId, current + 1, ceiling, recordedOverride.By);
+            await PublishToTeam();
+        }
+
+        return new Reservation(null, S.Caseload.Count, ceiling, overCeiling);
+    }
+
+    public async Task Release(string childId)
+    {
+        if (S.Caseload.Remove(childId, out var entry))
+        {
+            if (S.Caseload.Count == 0)
+            {
+                S.PendingMove = null;
+            }
+
+            await state.WriteStateAsync();
+            if (entry.Override is not null)
+            {
+                await PublishToTeam();
+            }
+        }
+    }
+
+    public async Task<WorkerResult> StartAbsence(StartAbsence command)
+    {
+        if (ReplayOrRefuse(command.RequestId, "absence") is { } early)
+        {
+            return early;
+        }
+
+        if (command.MoveToWorkerId == Id)
+        {
+            return WorkerResult.Refused(Refusal.Invalid("move-to-self", "Children cannot be moved to the worker who is absent."));
+        }
+
+        if (command.To is { } to && to <= command.From)
+        {
+            return WorkerResult.Refused(Refusal.Invalid("absence-dates", "An absence must end after it starts."));
+        }
+
+        S.Absences.Add(new Absence(command.From, command.To, command.Reason));
+        Receipt(command.RequestId, "absence");
+        var now = time.GetUtcNow();
+        var started = command.From <= now;
+        if (started && S.Caseload.Count > 0)
+        {
+            S.PendingMove = new CaseloadMove(command.RequestId, $"worker absent: {command.Reason}", command.MoveToWorkerId, command.By);
+        }
+
+        await state.WriteStateAsync();
+        await PublishToTeam();
+        if (!started)
+        {
+            // Children move when the absence starts, even if nobody is looking then.
+            await this.RegisterOrUpdateReminder(AbsenceReminder, command.From - now, TimeSpan.FromHours(1));
+        }
+
+        return Moving();
+    }
+
+    public async Task<WorkerResult> Leave(LeaveService command)
+    {
+        if (ReplayOrRefuse(command.RequestId, "leave") is { } early)
+        {
+            return early;
+        }
+
+        if (command.MoveToWorkerId == Id)
+        {
+            return WorkerResult.Refused(Refusal.Invalid("move-to-self", "Children cannot be moved to the worker who is leaving."));
+        }
+
+        S.HasLeft = true;
+        S.LeftAt = time.GetUtcNow();
+        Receipt(command.RequestId, "leave");
+        if (S.Caseload.Count > 0)
+        {
+            S.PendingMove = new CaseloadMove(command.RequestId, $"worker left: {command.Reason}", command.MoveToWorkerId, command.By);
+        }
+
+        await state.WriteStateAsync();
+        await PublishToTeam();
+        return Moving();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != AbsenceReminder)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var absence = AllocationRules.AbsenceAt(S.Absences, now);
+        if (absence is not null && S.Caseload.Count > 0)
+        {
+            S.PendingMove ??= new CaseloadMove($"absence:{absence.From:O}", $"worker absent: {absence.Reason}", null, null);
+            await state.WriteStateAsync();
+            Staffing.MoveInBackground(GrainFactory, Id, S.PendingMove, S.Caseload.Keys.ToList());
+        }
+
+        if (!S.Absences.Any(a => a.From > now))
+        {
+            var reminder = await this.GetReminder(AbsenceReminder);
+            if (reminder is not null)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+    }
+
+    /// <summary>The result of a leave or absence command: the worker now, and the children still to move.</summary>
+    private WorkerResult Moving(bool replayed = false) =>
+        new(null, View(), [], replayed, S.PendingMove, S.PendingMove is null ? [] : S.Caseload.Keys.ToList());
+
+    private Refusal? CheckAvailable(ReservePlace request)
+    {
+        if (S.HasLeft)
+        {
+            return Refusal.Conflict(Rules.WorkerLeft, $"Worker {Id} has left the service.");
+        }
+
+        if (S.TeamId != request.TeamId)
+        {
+            return Refusal.Conflict(Rules.WrongTeam, $"Worker {Id} is in team {S.TeamId}, not in the child's team {request.TeamId}.");
+        }
+
+        return AllocationRules.AbsenceAt(S.Absences, time.GetUtcNow()) is { } absence
+            ? Refusal.Conflict(Rules.WorkerAbsent,
+                $"Worker {Id} is absent ({absence.Reason}) from {absence.From:yyyy-MM-dd}" + (absence.To is { } to ? $" to {to:yyyy-MM-dd}." : "."))
+            : null;
+    }
+
+    private WorkerResult? ReplayOrRefuse(string requestId, string command)
+    {
+        if (!S.Exists)
+        {
+            return WorkerResult.Refused(Refusal.NotFound($"Worker {Id} does not exist."));
+        }
+
+        var receipt = S.Receipts.Find(r => r.RequestId == requestId);
+        if (receipt is null)
+        {
+            return S.HasLeft
+                ? WorkerResult.Refused(Refusal.Conflict(Rules.WorkerLeft, $"Worker {Id} has left the service."))
+                : null;
+        }
+
+        return receipt.Command == command
+            ? Moving(replayed: true)
+            : WorkerResult.Refused(Refusal.Conflict(Rules.RequestIdReused, $"Request id {requestId} was already used for a '{receipt.Command}' command on worker {Id}."));
+    }
+
+    private void Receipt(string requestId, string command)
+    {
+        S.Receipts.Add(new CommandReceipt(requestId, command, time.GetUtcNow(), Id, S.TeamId, 0));
+        if (S.Receipts.Count > _options.ReceiptsKept)
+        {
+            S.Receipts.RemoveRange(0, S.Receipts.Count - _options.ReceiptsKept);
+        }
+    }
+
+    private Task PublishToTeam() =>
+        GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(new TeamWorkerSummary(
+            Id, S.Name, S.Role, S.Fte, Ceiling, S.Absences.ToList(), S.HasLeft, S.Caseload.Values.Count(c => c.Override is not null)));
+
+    private WorkerView View() => new(
+        Id, S.Name, S.TeamId, S.Role, S.Fte, Ceiling, S.ExplicitCeiling, S.Caseload.Count,
+        S.Caseload.Values.OrderBy(c => c.AllocatedAt).ToList(), S.Absences.ToList(),
+        AllocationRules.AbsenceAt(S.Absences, time.GetUtcNow()), S.HasLeft,
+        S.Caseload.Values.Count(c => c.Override is not null));
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Worker {WorkerId} took child {ChildId} over the ceiling ({Caseload}/{Ceiling}) by override of {OverrideBy}")]
+    private partial void LogOverride(string workerId, string childId, int caseload, int ceiling, string overrideBy);
+}

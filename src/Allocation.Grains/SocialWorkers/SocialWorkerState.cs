@@ -1,0 +1,23 @@
+namespace Allocation.Grains.SocialWorkers;
+
+[GenerateSerializer]
+public sealed class SocialWorkerState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public string Name { get; set; } = "";
+    [Id(2)] public string TeamId { get; set; } = "";
+    [Id(3)] public WorkerRole Role { get; set; }
+    [Id(4)] public decimal Fte { get; set; } = 1m;
+    [Id(5)] public int? ExplicitCeiling { get; set; }
+
+    /// <summary>Places held, by child id. Includes reservations a child has not yet recorded: they count
+    /// towards the ceiling until confirmed or released.</summary>
+    [Id(6)] public Dictionary<string, CaseEntry> Caseload { get; set; } = new(StringComparer.Ordinal);
+    [Id(7)] public List<Absence> Absences { get; set; } = [];
+    [Id(8)] public bool HasLeft { get; set; }
+    [Id(9)] public DateTimeOffset? LeftAt { get; set; }
+    [Id(10)] public List<CommandReceipt> Receipts { get; set; } = [];
+
+    /// <summary>The move under way for an absence or leaving, kept until the caseload is empty so it can resume.</summary>
+    [Id(11)] public CaseloadMove? PendingMove { get; set; }
+}

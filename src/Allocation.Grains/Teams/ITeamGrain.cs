@@ -1,0 +1,149 @@
+namespace Allocation.Grains.Teams;
+
+/// <summary>
+/// A team and its board. The team keeps a summary of each of its open children and each of its workers, sent by
+/// those grains after every change, so the board and the team's pressure are read without activating them.
+/// </summary>
+public interface ITeamGrain : IGrainWithStringKey
+{
+    Task<TeamInfo> Upsert(string name);
+
+    Task WorkerChanged(TeamWorkerSummary worker);
+
+    Task WorkerRemoved(string workerId);
+
+    Task ChildChanged(TeamChildSummary child, FeedItem? feed);
+
+    Task ChildLeft(string childId, long childVersion, FeedItem? feed);
+
+    Task BreachRaised(BreachNotice breach);
+
+    [ReadOnly]
+    Task<TeamBoard> GetBoard();
+
+    [ReadOnly]
+    Task<TeamPressure> GetPressure();
+}
+
+[GenerateSerializer, Immutable]
+public sealed record TeamInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name);
+
+[GenerateSerializer, Immutable]
+public sealed record TeamWorkerSummary(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] string Name,
+    [property: Id(2)] WorkerRole Role,
+    [property: Id(3)] decimal Fte,
+    [property: Id(4)] int Ceiling,
+    [property: Id(5)] IReadOnlyList<Absence> Absences,
+    [property: Id(6)] bool HasLeft,
+    [property: Id(7)] int OverridesInForce);
+
+/// <summary>What the team needs to know of an open child: its worker, its clock, its worker-change figures.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TeamChildSummary(
+    [property: Id(0)] string ChildId,
+    [property: Id(1)] long Version,
+    [property: Id(2)] string? WorkerId,
+    [property: Id(3)] DateTimeOffset? AllocatedAt,
+    [property: Id(4)] DateTimeOffset ClockStartedAt,
+    [property: Id(5)] DateTimeOffset Deadline,
+    [property: Id(6)] string ClockReason,
+    [property: Id(7)] bool Breached,
+    [property: Id(8)] int WorkerChanges,
+    /// <summary>The child's allocation periods that still touch the rolling window, to count distinct workers at any time.</summary>
+    [property: Id(9)] IReadOnlyList<Children.WorkerPeriod> RecentPeriods);
+
+[GenerateSerializer, Immutable]
+public sealed record FeedItem(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string ChildId,
+    [property: Id(3)] string? WorkerId,
+    [property: Id(4)] string? By,
+    [property: Id(5)] string Text);
+
+[GenerateSerializer, Immutable]
+public sealed record BreachNotice(
+    [property: Id(0)] string ChildId,
+    [property: Id(1)] DateTimeOffset ClockStartedAt,
+    [property: Id(2)] DateTimeOffset Deadline,
+    [property: Id(3)] DateTimeOffset RecordedAt,
+    [property: Id(4)] long ChildVersion);
+
+[GenerateSerializer, Immutable]
+public sealed record EscalatedBreach(
+    [property: Id(0)] string ChildId,
+    [property: Id(1)] DateTimeOffset ClockStartedAt,
+    [property: Id(2)] DateTimeOffset Deadline,
+    [property: Id(3)] DateTimeOffset RecordedAt,
+    /// <summary>Who the breach was escalated to: the team's practice managers and the head of service.</summary>
+    [property: Id(4)] IReadOnlyList<string> EscalatedTo);
+
+public enum CapacityStatus
+{
+    /// <summary>Two or more places below the ceiling.</summary>
+    Room,
+    /// <summary>One place left.</summary>
+    Near,
+    /// <summary>At the ceiling.</summary>
+    Full,
+    /// <summary>Above the ceiling by override.</summary>
+    Over,
+}
+
+[GenerateSerializer, Immutable]
+public sealed record WorkerCard(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] string Name,
+    [property: Id(2)] WorkerRole Role,
+    [property: Id(3)] decimal Fte,
+    [property: Id(4)] int Caseload,
+    [property: Id(5)] int Ceiling,
+    [property: Id(6)] CapacityStatus Capacity,
+    [property: Id(7)] Absence? AbsentNow,
+    [property: Id(8)] int OverridesInForce,
+    [property: Id(9)] IReadOnlyList<string> Children);
+
+[GenerateSerializer, Immutable]
+public sealed record QueueItem(
+    [property: Id(0)] string ChildId,
+    [property: Id(1)] DateTimeOffset ClockStartedAt,
+    [property: Id(2)] DateTimeOffset Deadline,
+    [property: Id(3)] string Reason,
+    [property: Id(4)] ClockStatus Clock,
+    [property: Id(5)] double SecondsLeft,
+    [property: Id(6)] int DistinctWorkersLast12Months,
+    [property: Id(7)] bool Flagged);
+
+[GenerateSerializer, Immutable]
+public sealed record TeamBoard(
+    [property: Id(0)] string TeamId,
+    [property: Id(1)] string Name,
+    [property: Id(2)] long Version,
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] IReadOnlyList<WorkerCard> Workers,
+    [property: Id(5)] IReadOnlyList<QueueItem> Unallocated,
+    [property: Id(6)] IReadOnlyList<FeedItem> Feed,
+    [property: Id(7)] IReadOnlyList<EscalatedBreach> RecentBreaches,
+    [property: Id(8)] TeamPressure Pressure);
+
+/// <summary>A team's pressure as the leaders' overview shows it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TeamPressure(
+    [property: Id(0)] string TeamId,
+    [property: Id(1)] string Name,
+    [property: Id(2)] long Version,
+    [property: Id(3)] int Workers,
+    [property: Id(4)] int WorkersAtOrUnderCeiling,
+    [property: Id(5)] decimal PercentAtOrUnderCeiling,
+    [property: Id(6)] int OpenChildren,
+    [property: Id(7)] int Allocated,
+    [property: Id(8)] int Unallocated,
+    [property: Id(9)] double LongestWaitSeconds,
+    [property: Id(10)] int BreachedNow,
+    [property: Id(11)] int BreachesLast24Hours,
+    [property: Id(12)] int ChildrenOverWorkerThreshold,
+    [property: Id(13)] int OverridesInForce);

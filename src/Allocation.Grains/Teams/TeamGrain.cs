@@ -1,0 +1,161 @@
+using Allocation.Grains.Authority;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Allocation.Grains.Teams;
+
+public sealed partial class TeamGrain(
+    [PersistentState("team", GrainStorage.Name)] IPersistentState<TeamState> state,
+    IOptions<AllocationOptions> options,
+    [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
+    ILogger<TeamGrain> logger) : Grain, ITeamGrain
+{
+    private const int FeedKept = 50;
+    private const int BreachesKept = 500;
+    public const string HeadOfService = "head-of-service";
+    private readonly AllocationOptions _options = options.Value;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private TeamState S => state.State;
+
+    public async Task<TeamInfo> Upsert(string name)
+    {
+        S.Exists = true;
+        S.Name = name;
+        await Save();
+        return new TeamInfo(Id, name);
+    }
+
+    public async Task WorkerChanged(TeamWorkerSummary worker)
+    {
+        S.Workers[worker.WorkerId] = worker;
+        await Save();
+    }
+
+    public async Task WorkerRemoved(string workerId)
+    {
+        if (S.Workers.Remove(workerId))
+        {
+            await Save();
+        }
+    }
+
+    public async Task ChildChanged(TeamChildSummary child, FeedItem? feed)
+    {
+        // Summaries can arrive out of order (a retry, a reconciliation): keep the newest the child sent.
+        if (S.Children.TryGetValue(child.ChildId, out var known) && known.Version > child.Version)
+        {
+            return;
+        }
+
+        S.Children[child.ChildId] = child;
+        AddFeed(feed);
+        await Save();
+    }
+
+    public async Task ChildLeft(string childId, long childVersion, FeedItem? feed)
+    {
+        if (S.Children.TryGetValue(childId, out var known) && known.Version > childVersion)
+        {
+            return;
+        }
+
+        S.Children.Remove(childId);
+        AddFeed(feed);
+        await Save();
+    }
+
+    public async Task BreachRaised(BreachNotice breach)
+    {
+        if (S.Breaches.Exists(b => b.ChildId == breach.ChildId && b.Deadline == breach.Deadline))
+        {
+            return;
+        }
+
+        var escalatedTo = S.Workers.Values.Where(w => w.Role == WorkerRole.PracticeManager && !w.HasLeft)
+            .Select(w => w.WorkerId).Append(HeadOfService).ToList();
+        S.Breaches.Add(new EscalatedBreach(breach.ChildId, breach.ClockStartedAt, breach.Deadline, breach.RecordedAt, escalatedTo));
+        if (S.Breaches.Count > BreachesKept)
+        {
+            S.Breaches.RemoveRange(0, S.Breaches.Count - BreachesKept);
+        }
+
+        AddFeed(new FeedItem(breach.RecordedAt, "breach", breach.ChildId, null, null,
+            $"{breach.ChildId} not allocated within {_options.AllocationWindow.TotalHours:0} hours; escalated to {string.Join(", ", escalatedTo)}"));
+        await Save();
+        LogEscalated(Id, breach.ChildId, escalatedTo.Count);
+    }
+
+    public Task<TeamBoard> GetBoard()
+    {
+        var now = time.GetUtcNow();
+        var byWorker = S.Children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!)
+            .ToDictionary(g => g.Key, g => g.Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList());
+        var workers = S.Workers.Values.Where(w => !w.HasLeft).OrderBy(w => w.Name, StringComparer.Ordinal).Select(w =>
+        {
+            var children = byWorker.GetValueOrDefault(w.WorkerId) ?? [];
+            return new WorkerCard(w.WorkerId, w.Name, w.Role, w.Fte, children.Count, w.Ceiling, Capacity(children.Count, w.Ceiling),
+                AllocationRules.AbsenceAt(w.Absences, now), w.OverridesInForce, children);
+        }).ToList();
+        var queue = S.Children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c =>
+        {
+            var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow);
+            return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
+                AllocationRules.Clock(c.Deadline, now, _options.AmberThreshold), (c.Deadline - now).TotalSeconds,
+                distinct, AllocationRules.IsFlagged(distinct, _options));
+        }).ToList();
+        return Task.FromResult(new TeamBoard(Id, S.Name, S.Version, now, workers, queue,
+            S.Feed.AsEnumerable().Reverse().ToList(), S.Breaches.TakeLast(20).Reverse().ToList(), Pressure(now)));
+    }
+
+    public Task<TeamPressure> GetPressure() => Task.FromResult(Pressure(time.GetUtcNow()));
+
+    private TeamPressure Pressure(DateTimeOffset now)
+    {
+        var counts = S.Children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!).ToDictionary(g => g.Key, g => g.Count());
+        // Workers who carry cases: managers on a ceiling of zero and leavers are not part of the caseload KPI.
+        var caseholders = S.Workers.Values.Where(w => !w.HasLeft && (w.Ceiling > 0 || counts.ContainsKey(w.WorkerId))).ToList();
+        var atOrUnder = caseholders.Count(w => counts.GetValueOrDefault(w.WorkerId) <= w.Ceiling);
+        var waiting = S.Children.Values.Where(c => c.WorkerId is null).ToList();
+        var longest = waiting.Count == 0 ? 0 : waiting.Max(c => (now - c.ClockStartedAt).TotalSeconds);
+        var flagged = S.Children.Values.Count(c => AllocationRules.IsFlagged(
+            AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow), _options));
+        return new TeamPressure(Id, S.Name, S.Version, caseholders.Count, atOrUnder,
+            caseholders.Count == 0 ? 100m : Math.Round(100m * atOrUnder / caseholders.Count, 1),
+            S.Children.Count, S.Children.Count - waiting.Count, waiting.Count, longest,
+            waiting.Count(c => now >= c.Deadline), S.Breaches.Count(b => b.RecordedAt > now.AddHours(-24)), flagged,
+            S.Workers.Values.Where(w => !w.HasLeft).Sum(w => w.OverridesInForce));
+    }
+
+    private static CapacityStatus Capacity(int caseload, int ceiling) =>
+        caseload > ceiling ? CapacityStatus.Over
+        : caseload == ceiling ? CapacityStatus.Full
+        : caseload == ceiling - 1 ? CapacityStatus.Near
+        : CapacityStatus.Room;
+
+    private void AddFeed(FeedItem? feed)
+    {
+        if (feed is null)
+        {
+            return;
+        }
+
+        S.Feed.Add(feed);
+        if (S.Feed.Count > FeedKept)
+        {
+            S.Feed.RemoveRange(0, S.Feed.Count - FeedKept);
+        }
+    }
+
+    private async Task Save()
+    {
+        S.Version++;
+        await state.WriteStateAsync();
+        // The overview is a cache in the authority grain; a lost update is replaced by the next one.
+        _ = GrainFactory.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).PressureChanged(Pressure(time.GetUtcNow()));
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Team {TeamId}: breach for child {ChildId} escalated to {Count} recipients")]
+    private partial void LogEscalated(string teamId, string childId, int count);
+}

@@ -1,0 +1,15 @@
+namespace Allocation.Grains.Teams;
+
+[GenerateSerializer]
+public sealed class TeamState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public string Name { get; set; } = "";
+    [Id(2)] public Dictionary<string, TeamWorkerSummary> Workers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Open children in the team, allocated or waiting.</summary>
+    [Id(3)] public Dictionary<string, TeamChildSummary> Children { get; set; } = new(StringComparer.Ordinal);
+    [Id(4)] public List<FeedItem> Feed { get; set; } = [];
+    [Id(5)] public List<EscalatedBreach> Breaches { get; set; } = [];
+    [Id(6)] public long Version { get; set; }
+}
