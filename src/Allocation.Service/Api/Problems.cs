@@ -1,0 +1,64 @@
+using System.Text.RegularExpressions;
+using Allocation.Grains;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Allocation.Service.Api;
+
+/// <summary>Turns refusals and bad input into RFC 9457 problem details.</summary>
+public static partial class Problems
+{
+    public static ProblemHttpResult From(Refusal refusal)
+    {
+        var (status, title) = refusal.Kind switch
+        {
+            RefusalKind.NotFound => (StatusCodes.Status404NotFound, "Not found"),
+            RefusalKind.Invalid => (StatusCodes.Status400BadRequest, "Invalid request"),
+            _ => (StatusCodes.Status409Conflict, "Refused by rule " + refusal.Rule),
+        };
+        var extensions = new Dictionary<string, object?> { ["rule"] = refusal.Rule };
+        foreach (var (name, value) in refusal.Figures ?? [])
+        {
+            extensions[name] = value;
+        }
+
+        return TypedResults.Problem(refusal.Detail, statusCode: status, title: title, extensions: extensions);
+    }
+
+    public static ProblemHttpResult NotFound(string kind, string id) =>
+        TypedResults.Problem($"No {kind} with id '{id}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found",
+            extensions: new Dictionary<string, object?> { ["rule"] = "unknown-id", ["kind"] = kind, ["id"] = id });
+
+    public static ProblemHttpResult Invalid(string field, string message) =>
+        TypedResults.Problem(message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request",
+            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
+
+    /// <summary>Ids come from the authority's case management system: short, no spaces or slashes.</summary>
+    public static bool IsValidId(string? id) => id is { Length: > 0 and <= 64 } && IdPattern().IsMatch(id);
+
+    /// <summary>Checks ids and required text fields; the first problem found, or null.</summary>
+    public static ProblemHttpResult? Check(params (string Field, string? Value, bool IsId)[] fields)
+    {
+        foreach (var (field, value, isId) in fields)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                return Invalid(field, $"'{field}' is required.");
+            }
+
+            if (isId && !IsValidId(value))
+            {
+                return Invalid(field, $"'{field}' must be 1-64 characters of letters, digits, '.', '_' or '-'.");
+            }
+
+            if (!isId && value.Length > 500)
+            {
+                return Invalid(field, $"'{field}' must be at most 500 characters.");
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex IdPattern();
+}

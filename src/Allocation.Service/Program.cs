@@ -1,0 +1,55 @@
+using System.Text.Json.Serialization;
+using Allocation.Service.Api;
+using Allocation.Service.Hosting;
+using Allocation.Service.Seeding;
+using Scalar.AspNetCore;
+
+var builder = WebApplication.CreateBuilder(args);
+
+var storage = StorageMode.From(builder.Configuration, builder.Environment);
+builder.AddAllocationSilo(storage);
+builder.Services.AddAllocationHealthChecks(storage);
+builder.Services.AddDemoSeeding();
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+{
+    // Say what was wrong with a malformed request; other exceptions keep their details out of responses.
+    if (context.Exception is BadHttpRequestException bad)
+    {
+        context.ProblemDetails.Title = "Malformed request";
+        context.ProblemDetails.Detail = bad.InnerException is { } inner ? $"{bad.Message} {inner.Message}" : bad.Message;
+    }
+});
+builder.Services.AddOpenApi();
+builder.Services.ConfigureHttpJsonOptions(o =>
+{
+    o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+    // A body missing a required field is malformed (400), not a command with nulls in it.
+    o.SerializerOptions.RespectNullableAnnotations = true;
+    o.SerializerOptions.RespectRequiredConstructorParameters = true;
+});
+
+var app = builder.Build();
+
+if (!storage.IsPostgres)
+{
+    app.Logger.LogWarning("Embedded mode: memory storage and in-memory reminders. NOTHING IS PERSISTED; set ConnectionStrings__Allocation for PostgreSQL.");
+}
+
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
+app.UseStatusCodePages();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+
+app.MapOpenApi();
+app.MapScalarApiReference("/api-docs");
+app.MapAllocationHealthChecks();
+app.MapTeamsApi();
+app.MapWorkersApi();
+app.MapChildrenApi();
+
+app.Run();
+
+public partial class Program;

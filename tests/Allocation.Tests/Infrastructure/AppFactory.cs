@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace Allocation.Tests.Infrastructure;
+
+/// <summary>The service with its co-hosted silo, in memory, on ports of its own. Demo seeding is off unless asked for.</summary>
+public class AppFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+
+    public AppFactory() : this(new Dictionary<string, string?>())
+    {
+    }
+
+    protected AppFactory(Dictionary<string, string?> settings)
+    {
+        _settings = new Dictionary<string, string?>
+        {
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(),
+            ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
+            ["Seeding:Demo"] = "false",
+        };
+        foreach (var (key, value) in settings)
+        {
+            _settings[key] = value;
+        }
+    }
+
+    protected virtual string Environment => "Development";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(Environment);
+        // Host configuration: read while Program builds, before the silo is configured.
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(_settings));
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppCollection : ICollectionFixture<AppFactory>
+{
+    public const string Name = "app";
+}
