@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Allocation.Service.Api;
 using Allocation.Service.Hosting;
+using Allocation.Service.Hubs;
 using Allocation.Service.Seeding;
 using Scalar.AspNetCore;
 
@@ -10,6 +11,9 @@ var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
 builder.Services.AddDemoSeeding();
+builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+// After the silo: the observer registers with a grain.
+builder.Services.AddHostedService<BoardObserverRegistration>();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
 {
     // Say what was wrong with a malformed request; other exceptions keep their details out of responses.
@@ -49,6 +53,7 @@ app.MapAllocationHealthChecks();
 app.MapTeamsApi();
 app.MapWorkersApi();
 app.MapChildrenApi();
+app.MapHub<BoardsHub>("/hubs/boards");
 
 app.Run();
 

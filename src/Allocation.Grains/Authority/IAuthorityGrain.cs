@@ -18,6 +18,10 @@ public interface IAuthorityGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<AuthorityOverview> GetOverview();
+
+    /// <summary>The overview with the version its deltas continue from.</summary>
+    [ReadOnly]
+    Task<Boards.OverviewSnapshot> GetOverviewSnapshot();
 }
 
 [GenerateSerializer, Immutable]

@@ -23,6 +23,9 @@ public interface ITeamGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<TeamPressure> GetPressure();
+
+    [ReadOnly]
+    Task<Boards.WorkerBoard?> GetWorkerBoard(string workerId);
 }
 
 [GenerateSerializer, Immutable]

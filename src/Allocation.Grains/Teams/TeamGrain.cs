@@ -1,4 +1,5 @@
 using Allocation.Grains.Authority;
+using Allocation.Grains.Boards;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -8,6 +9,7 @@ public sealed partial class TeamGrain(
     [PersistentState("team", GrainStorage.Name)] IPersistentState<TeamState> state,
     IOptions<AllocationOptions> options,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
+    IBoardPublisher boards,
     ILogger<TeamGrain> logger) : Grain, ITeamGrain
 {
     private const int FeedKept = 50;
@@ -23,21 +25,21 @@ public sealed partial class TeamGrain(
     {
         S.Exists = true;
         S.Name = name;
-        await Save();
+        await Save(Change.None);
         return new TeamInfo(Id, name);
     }
 
     public async Task WorkerChanged(TeamWorkerSummary worker)
     {
         S.Workers[worker.WorkerId] = worker;
-        await Save();
+        await Save(new Change([worker.WorkerId], [], null, null));
     }
 
     public async Task WorkerRemoved(string workerId)
     {
         if (S.Workers.Remove(workerId))
         {
-            await Save();
+            await Save(new Change([workerId], [], null, null));
         }
     }
 
@@ -51,7 +53,7 @@ public sealed partial class TeamGrain(
 
         S.Children[child.ChildId] = child;
         AddFeed(feed);
-        await Save();
+        await Save(new Change(Touched(known?.WorkerId, child.WorkerId), [child.ChildId], feed, null));
     }
 
     public async Task ChildLeft(string childId, long childVersion, FeedItem? feed)
@@ -61,9 +63,9 @@ public sealed partial class TeamGrain(
             return;
         }
 
-        S.Children.Remove(childId);
+        S.Children.Remove(childId, out var removed);
         AddFeed(feed);
-        await Save();
+        await Save(new Change(Touched(removed?.WorkerId, null), [childId], feed, null));
     }
 
     public async Task BreachRaised(BreachNotice breach)
@@ -75,15 +77,17 @@ public sealed partial class TeamGrain(
 
         var escalatedTo = S.Workers.Values.Where(w => w.Role == WorkerRole.PracticeManager && !w.HasLeft)
             .Select(w => w.WorkerId).Append(HeadOfService).ToList();
-        S.Breaches.Add(new EscalatedBreach(breach.ChildId, breach.ClockStartedAt, breach.Deadline, breach.RecordedAt, escalatedTo));
+        var escalated = new EscalatedBreach(breach.ChildId, breach.ClockStartedAt, breach.Deadline, breach.RecordedAt, escalatedTo);
+        S.Breaches.Add(escalated);
         if (S.Breaches.Count > BreachesKept)
         {
             S.Breaches.RemoveRange(0, S.Breaches.Count - BreachesKept);
         }
 
-        AddFeed(new FeedItem(breach.RecordedAt, "breach", breach.ChildId, null, null,
-            $"{breach.ChildId} not allocated within {_options.AllocationWindow.TotalHours:0} hours; escalated to {string.Join(", ", escalatedTo)}"));
-        await Save();
+        var feed = new FeedItem(breach.RecordedAt, "breach", breach.ChildId, null, null,
+            $"{breach.ChildId} not allocated within {_options.AllocationWindow.TotalHours:0} hours; escalated to {string.Join(", ", escalatedTo)}");
+        AddFeed(feed);
+        await Save(new Change([], [breach.ChildId], feed, escalated));
         LogEscalated(Id, breach.ChildId, escalatedTo.Count);
     }
 
@@ -92,24 +96,48 @@ public sealed partial class TeamGrain(
         var now = time.GetUtcNow();
         var byWorker = S.Children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!)
             .ToDictionary(g => g.Key, g => g.Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList());
-        var workers = S.Workers.Values.Where(w => !w.HasLeft).OrderBy(w => w.Name, StringComparer.Ordinal).Select(w =>
-        {
-            var children = byWorker.GetValueOrDefault(w.WorkerId) ?? [];
-            return new WorkerCard(w.WorkerId, w.Name, w.Role, w.Fte, children.Count, w.Ceiling, Capacity(children.Count, w.Ceiling),
-                AllocationRules.AbsenceAt(w.Absences, now), w.OverridesInForce, children);
-        }).ToList();
-        var queue = S.Children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c =>
-        {
-            var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow);
-            return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
-                AllocationRules.Clock(c.Deadline, now, _options.AmberThreshold), (c.Deadline - now).TotalSeconds,
-                distinct, AllocationRules.IsFlagged(distinct, _options));
-        }).ToList();
+        var workers = S.Workers.Values.Where(w => !w.HasLeft).OrderBy(w => w.Name, StringComparer.Ordinal)
+            .Select(w => Card(w, byWorker.GetValueOrDefault(w.WorkerId) ?? [], now)).ToList();
+        var queue = S.Children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c => Queued(c, now)).ToList();
         return Task.FromResult(new TeamBoard(Id, S.Name, S.Version, now, workers, queue,
             S.Feed.AsEnumerable().Reverse().ToList(), S.Breaches.TakeLast(20).Reverse().ToList(), Pressure(now)));
     }
 
     public Task<TeamPressure> GetPressure() => Task.FromResult(Pressure(time.GetUtcNow()));
+
+    public Task<WorkerBoard?> GetWorkerBoard(string workerId) => Task.FromResult(WorkerBoard(workerId, time.GetUtcNow()));
+
+    private WorkerBoard? WorkerBoard(string workerId, DateTimeOffset now)
+    {
+        if (!S.Workers.TryGetValue(workerId, out var w))
+        {
+            return null;
+        }
+
+        var children = S.Children.Values.Where(c => c.WorkerId == workerId && c.AllocatedAt is not null).OrderBy(c => c.AllocatedAt).Select(c =>
+        {
+            var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow);
+            return new WorkerBoardChild(c.ChildId, c.AllocatedAt!.Value, c.WorkerChanges, distinct, AllocationRules.IsFlagged(distinct, _options),
+                c.RecentPeriods.Count > 0 && c.RecentPeriods[^1].Override is not null);
+        }).ToList();
+        return new WorkerBoard(w.WorkerId, w.Name, Id, S.Name, w.Role, w.Fte, w.Ceiling, children.Count, AllocationRules.AbsenceAt(w.Absences, now),
+            w.HasLeft, S.WorkerBoardVersions.GetValueOrDefault(workerId), children);
+    }
+
+    private WorkerCard Card(TeamWorkerSummary w, IReadOnlyList<string> children, DateTimeOffset now) =>
+        new(w.WorkerId, w.Name, w.Role, w.Fte, children.Count, w.Ceiling, Capacity(children.Count, w.Ceiling),
+            AllocationRules.AbsenceAt(w.Absences, now), w.OverridesInForce, children);
+
+    private QueueItem Queued(TeamChildSummary c, DateTimeOffset now)
+    {
+        var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow);
+        return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
+            AllocationRules.Clock(c.Deadline, now, _options.AmberThreshold), (c.Deadline - now).TotalSeconds,
+            distinct, AllocationRules.IsFlagged(distinct, _options));
+    }
+
+    private static IReadOnlyList<string> Touched(string? before, string? after) =>
+        before == after ? (after is null ? [] : [after]) : new[] { before, after }.OfType<string>().ToList();
 
     private TeamPressure Pressure(DateTimeOffset now)
     {
@@ -148,12 +176,68 @@ public sealed partial class TeamGrain(
         }
     }
 
-    private async Task Save()
+    /// <summary>What a change touched, to build the delta the boards receive.</summary>
+    private sealed record Change(IReadOnlyList<string> Workers, IReadOnlyList<string> Children, FeedItem? Feed, EscalatedBreach? Breach)
     {
+        public static readonly Change None = new([], [], null, null);
+    }
+
+    private async Task Save(Change change)
+    {
+        var now = time.GetUtcNow();
         S.Version++;
+        foreach (var workerId in change.Workers)
+        {
+            // Starts from the clock, not from zero, so a worker who moves team never goes back to an older version.
+            S.WorkerBoardVersions[workerId] = S.WorkerBoardVersions.TryGetValue(workerId, out var v) ? v + 1 : now.ToUnixTimeMilliseconds();
+        }
+
         await state.WriteStateAsync();
+        var pressure = Pressure(now);
         // The overview is a cache in the authority grain; a lost update is replaced by the next one.
-        _ = GrainFactory.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).PressureChanged(Pressure(time.GetUtcNow()));
+        _ = GrainFactory.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).PressureChanged(pressure);
+        await boards.Publish(Delta(change, pressure, now));
+        foreach (var workerId in change.Workers)
+        {
+            if (WorkerBoard(workerId, now) is { } board)
+            {
+                await boards.Publish(new WorkerBoardDelta(workerId, board.Version, board));
+            }
+        }
+    }
+
+    private TeamBoardDelta Delta(Change change, TeamPressure pressure, DateTimeOffset now)
+    {
+        var cards = new List<WorkerCard>();
+        var removedWorkers = new List<string>();
+        foreach (var workerId in change.Workers)
+        {
+            if (S.Workers.TryGetValue(workerId, out var w) && !w.HasLeft)
+            {
+                cards.Add(Card(w, S.Children.Values.Where(c => c.WorkerId == workerId).Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList(), now));
+            }
+            else
+            {
+                removedWorkers.Add(workerId);
+            }
+        }
+
+        var queued = new List<QueueItem>();
+        var dequeued = new List<string>();
+        foreach (var childId in change.Children)
+        {
+            if (S.Children.TryGetValue(childId, out var c) && c.WorkerId is null)
+            {
+                queued.Add(Queued(c, now));
+            }
+            else
+            {
+                dequeued.Add(childId);
+            }
+        }
+
+        return new TeamBoardDelta(Id, S.Version, cards, removedWorkers, queued, dequeued,
+            change.Feed is null ? [] : [change.Feed], change.Breach is null ? [] : [change.Breach], pressure);
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Team {TeamId}: breach for child {ChildId} escalated to {Count} recipients")]

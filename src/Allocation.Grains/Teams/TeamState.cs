@@ -12,4 +12,7 @@ public sealed class TeamState
     [Id(4)] public List<FeedItem> Feed { get; set; } = [];
     [Id(5)] public List<EscalatedBreach> Breaches { get; set; } = [];
     [Id(6)] public long Version { get; set; }
+
+    /// <summary>Each worker's "my caseload" board version: it moves only when that worker's board changes.</summary>
+    [Id(7)] public Dictionary<string, long> WorkerBoardVersions { get; set; } = new(StringComparer.Ordinal);
 }

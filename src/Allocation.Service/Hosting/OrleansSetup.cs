@@ -1,5 +1,6 @@
 using System.Net;
 using Allocation.Grains;
+using Allocation.Grains.Boards;
 using Allocation.Service.Persistence;
 using Orleans.Configuration;
 
@@ -23,6 +24,7 @@ public static partial class OrleansSetup
             .Validate(o => o.WorkerChangeFlagThreshold >= 0, "Allocation:WorkerChangeFlagThreshold must not be negative.")
             .ValidateOnStart();
         builder.Services.AddKeyedSingleton(AllocationClock.Key, TimeProvider.System);
+        builder.Services.AddBoardPublishing();
 
         var orleans = builder.Configuration.GetSection("Orleans");
         var siloPort = orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);

@@ -1,4 +1,5 @@
 using Allocation.Grains;
+using Allocation.Grains.Boards;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
@@ -31,6 +32,7 @@ public class ClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage(GrainStorage.Name);
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton(AllocationClock.Key, DomainTime);
+            silo.Services.AddBoardPublishing();
             silo.Services.AddOptions<AllocationOptions>().Configure(Configure);
         });
         Cluster = builder.Build();

@@ -1,0 +1,21 @@
+using Allocation.Grains.Boards;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Allocation.Service.Hubs;
+
+/// <summary>This host's end of the push path: board changes from any silo reach this host's clients.</summary>
+public sealed class HubBoardObserver(IHubContext<BoardsHub> hub) : IBoardObserver
+{
+    public const string TeamBoardDelta = "teamBoardDelta";
+    public const string WorkerBoardDelta = "workerBoardDelta";
+    public const string OverviewDelta = "overviewDelta";
+
+    public Task TeamBoardChanged(TeamBoardDelta delta) =>
+        hub.Clients.Group(BoardGroups.Team(delta.TeamId)).SendAsync(TeamBoardDelta, delta);
+
+    public Task WorkerBoardChanged(WorkerBoardDelta delta) =>
+        hub.Clients.Group(BoardGroups.Worker(delta.WorkerId)).SendAsync(WorkerBoardDelta, delta);
+
+    public Task OverviewChanged(OverviewDelta delta) =>
+        hub.Clients.Group(BoardGroups.Overview).SendAsync(OverviewDelta, delta);
+}
