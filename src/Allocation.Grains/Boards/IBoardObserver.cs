@@ -23,6 +23,5 @@ public interface IBoardHostsGrain : IGrainWithStringKey
 
     Task Unregister(string hostId);
 
-    [ReadOnly]
     Task<IReadOnlyList<IBoardObserver>> GetObservers();
 }
