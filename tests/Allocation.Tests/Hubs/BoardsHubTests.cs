@@ -1,10 +1,8 @@
 using System.Net.Http.Json;
-using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Allocation.Grains.Boards;
 using Allocation.Grains.Teams;
 using Allocation.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,7 +15,7 @@ public class BoardsHubTests(AppFactory factory) : IAsyncLifetime
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private readonly HttpClient _http = factory.CreateClient();
     private readonly string _p = Guid.NewGuid().ToString("N")[..8];
-    private readonly List<HubConnection> _connections = [];
+    private readonly List<BoardsClient> _connections = [];
 
     [Fact]
     public async Task An_allocation_reaches_the_team_the_worker_and_the_overview_with_the_next_versions()
@@ -96,37 +94,12 @@ public class BoardsHubTests(AppFactory factory) : IAsyncLifetime
 
     private async Task<(HubConnection Hub, Channel<TeamBoardDelta> Team, Channel<WorkerBoardDelta> Worker, Channel<OverviewDelta> Overview)> Connect()
     {
-        var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(factory.Server.BaseAddress, "/hubs/boards"), o =>
-            {
-                o.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
-                o.Transports = HttpTransportType.LongPolling;
-            })
-            .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()))
-            .Build();
-        var team = Channel.CreateUnbounded<TeamBoardDelta>();
-        var worker = Channel.CreateUnbounded<WorkerBoardDelta>();
-        var overview = Channel.CreateUnbounded<OverviewDelta>();
-        hub.On<TeamBoardDelta>("teamBoardDelta", d => team.Writer.TryWrite(d));
-        hub.On<WorkerBoardDelta>("workerBoardDelta", d => worker.Writer.TryWrite(d));
-        hub.On<OverviewDelta>("overviewDelta", d => overview.Writer.TryWrite(d));
-        await hub.StartAsync();
-        _connections.Add(hub);
-        return (hub, team, worker, overview);
+        var client = await BoardsClient.Connect(factory);
+        _connections.Add(client);
+        return (client.Hub, client.TeamDeltas, client.WorkerDeltas, client.OverviewDeltas);
     }
 
-    private static async Task<T> Next<T>(Channel<T> channel, Func<T, bool> match)
-    {
-        using var timeout = new CancellationTokenSource(Wait);
-        while (true)
-        {
-            var item = await channel.Reader.ReadAsync(timeout.Token);
-            if (match(item))
-            {
-                return item;
-            }
-        }
-    }
+    private static Task<T> Next<T>(Channel<T> channel, Func<T, bool> match) => BoardsClient.Next(channel, match, Wait);
 
     private async Task<(string Team, string Worker)> TeamWithWorker()
     {

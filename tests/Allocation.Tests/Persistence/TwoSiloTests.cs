@@ -1,10 +1,8 @@
 using System.Net.Http.Json;
-using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Allocation.Grains.Boards;
 using Allocation.Grains.Teams;
 using Allocation.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Allocation.Tests.Persistence;
@@ -94,35 +92,15 @@ public class TwoSiloTests(PostgresServer postgres)
         }
     }
 
-    private static async Task<(HubConnection, Channel<TeamBoardDelta>)> Subscribe(PostgresAppFactory factory, string team)
+    private static async Task<(BoardsClient, Channel<TeamBoardDelta>)> Subscribe(PostgresAppFactory factory, string team)
     {
-        var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(factory.Server.BaseAddress, "/hubs/boards"), o =>
-            {
-                o.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
-                o.Transports = HttpTransportType.LongPolling;
-            })
-            .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()))
-            .Build();
-        var deltas = Channel.CreateUnbounded<TeamBoardDelta>();
-        hub.On<TeamBoardDelta>("teamBoardDelta", d => deltas.Writer.TryWrite(d));
-        await hub.StartAsync();
-        await hub.InvokeAsync<TeamBoard>("SubscribeTeam", team);
-        return (hub, deltas);
+        var client = await BoardsClient.Connect(factory);
+        await client.Hub.InvokeAsync<TeamBoard>("SubscribeTeam", team);
+        return (client, client.TeamDeltas);
     }
 
-    private static async Task<TeamBoardDelta> Next(Channel<TeamBoardDelta> deltas, Func<TeamBoardDelta, bool>? match = null)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            var delta = await deltas.Reader.ReadAsync(timeout.Token);
-            if (match is null || match(delta))
-            {
-                return delta;
-            }
-        }
-    }
+    private static Task<TeamBoardDelta> Next(Channel<TeamBoardDelta> deltas, Func<TeamBoardDelta, bool>? match = null) =>
+        BoardsClient.Next(deltas, match, TimeSpan.FromSeconds(60));
 
     /// <summary>Right after a silo stops, calls to grains it held can fail until membership catches up: retry.</summary>
     private static async Task Command(HttpClient http, string url, object body, int attempts = 1)
