@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Allocation.Service.Api;
 using Allocation.Service.Hosting;
 using Allocation.Service.Hubs;
+using Allocation.Service.Jobs;
 using Allocation.Service.Seeding;
 using Scalar.AspNetCore;
 
@@ -11,6 +12,8 @@ var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
 builder.Services.AddDemoSeeding();
+// After seeding: the demo's first threshold report runs over the seeded authority.
+builder.AddNightlyChecks(storage);
 builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 // After the silo: the observer registers with a grain.
 builder.Services.AddHostedService<BoardObserverRegistration>();
@@ -53,6 +56,9 @@ app.MapAllocationHealthChecks();
 app.MapTeamsApi();
 app.MapWorkersApi();
 app.MapChildrenApi();
+app.MapCaseRecordsApi();
+app.MapReportsApi();
+app.MapNightlyChecksDashboard();
 app.MapHub<BoardsHub>("/hubs/boards");
 
 app.Run();

@@ -189,6 +189,29 @@ public sealed partial class ChildGrain(
         return new ChildResult(null, View(), receipt);
     }
 
+    public async Task<ChildResult> UpdateCaseRecord(UpdateCaseRecord command)
+    {
+        if (Replay(command.RequestId, "case-record") is { } replay)
+        {
+            return replay;
+        }
+
+        if (OpenRefusal() is { } refusal)
+        {
+            return ChildResult.Refused(refusal);
+        }
+
+        if (command.Record.Check() is { } invalid)
+        {
+            return ChildResult.Refused(invalid);
+        }
+
+        S.CaseRecord = command.Record;
+        var receipt = await Commit("case-record", command.RequestId, S.WorkerId, S.TeamId);
+        await Team(S.TeamId).ChildChanged(Summary(), null);
+        return new ChildResult(null, View(), receipt);
+    }
+
     public async Task<ChildResult> Import(ImportChild command)
     {
         if (S.Exists)
@@ -213,6 +236,7 @@ public sealed partial class ChildGrain(
         S.Episode = 1;
         S.TeamId = command.TeamId;
         S.ReferredAt = command.ReferredAt;
+        S.CaseRecord = command.CaseRecord;
         S.WorkerHistory = history;
         S.Status = current is null ? ChildStatus.Unallocated : ChildStatus.Allocated;
         S.WorkerId = current?.WorkerId;
@@ -518,7 +542,7 @@ public sealed partial class ChildGrain(
         var windowStart = time.GetUtcNow() - _options.WorkerChangeWindow;
         var recent = S.WorkerHistory.Where(p => p.To is null || p.To >= windowStart).ToList();
         return new TeamChildSummary(Id, S.Version, S.WorkerId, S.Status == ChildStatus.Allocated ? S.WorkerHistory[^1].From : null,
-            S.ClockStartedAt ?? S.ReferredAt, S.Deadline ?? S.ReferredAt, S.ClockReason, S.ClockBreached, S.WorkerChanges, recent);
+            S.ClockStartedAt ?? S.ReferredAt, S.Deadline ?? S.ReferredAt, S.ClockReason, S.ClockBreached, S.WorkerChanges, recent, S.CaseRecord);
     }
 
     private ChildView View()
@@ -536,7 +560,7 @@ public sealed partial class ChildGrain(
         return new ChildView(Id, S.Status, S.TeamId, S.WorkerId,
             S.Status == ChildStatus.Allocated ? S.WorkerHistory[^1].From : null,
             S.Episode, S.ReferredAt, clock, S.WorkerChanges, distinct, AllocationRules.IsFlagged(distinct, _options),
-            S.Transfers.Count, S.WorkerHistory.ToList(), S.Transfers.ToList(), S.Breaches.ToList(), S.Version);
+            S.Transfers.Count, S.WorkerHistory.ToList(), S.Transfers.ToList(), S.Breaches.ToList(), S.Version, S.CaseRecord);
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Child {ChildId} referred to team {TeamId} (episode {Episode})")]

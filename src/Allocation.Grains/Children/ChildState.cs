@@ -28,4 +28,7 @@ public sealed class ChildState
     [Id(16)] public List<CommandReceipt> Receipts { get; set; } = [];
     [Id(17)] public long Version { get; set; }
     [Id(18)] public DateTimeOffset? ClosedAt { get; set; }
+
+    /// <summary>The case record the nightly threshold checks read; kept across episodes, replaced as a whole.</summary>
+    [Id(19)] public CaseRecord? CaseRecord { get; set; }
 }

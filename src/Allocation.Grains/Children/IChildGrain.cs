@@ -22,6 +22,9 @@ public interface IChildGrain : IGrainWithStringKey
     [ReadOnly]
     Task<ChildView?> Get();
 
+    /// <summary>Replaces the child's case record (visits, assessment, plan, supervision, oversight) for the nightly checks.</summary>
+    Task<ChildResult> UpdateCaseRecord(UpdateCaseRecord command);
+
     /// <summary>For a worker on leave or leaving: the child goes back to the team's queue, or to the named worker
     /// if they can take it, then releases itself from the worker. Never called by that worker (see Staffing).</summary>
     Task<ReleaseOutcome> ReleaseFromWorker(ReleaseFromWorker command);
@@ -87,7 +90,8 @@ public sealed record ImportChild(
     [property: Id(1)] DateTimeOffset ReferredAt,
     [property: Id(2)] DateTimeOffset ClockStartedAt,
     [property: Id(3)] IReadOnlyList<WorkerPeriod> History,
-    [property: Id(4)] CeilingOverride? Override = null);
+    [property: Id(4)] CeilingOverride? Override = null,
+    [property: Id(5)] CaseRecord? CaseRecord = null);
 
 public enum ReleaseKind
 {
@@ -172,4 +176,5 @@ public sealed record ChildView(
     [property: Id(12)] IReadOnlyList<WorkerPeriod> WorkerHistory,
     [property: Id(13)] IReadOnlyList<TeamMove> Transfers,
     [property: Id(14)] IReadOnlyList<Breach> Breaches,
-    [property: Id(15)] long Version);
+    [property: Id(15)] long Version,
+    [property: Id(16)] CaseRecord? CaseRecord = null);

@@ -31,7 +31,8 @@ public sealed record UpsertWorker(
     [property: Id(1)] string TeamId,
     [property: Id(2)] WorkerRole Role,
     [property: Id(3)] decimal Fte,
-    [property: Id(4)] int? Ceiling = null);
+    [property: Id(4)] int? Ceiling = null,
+    [property: Id(5)] bool Agency = false);
 
 [GenerateSerializer, Immutable]
 public sealed record ReservePlace(
@@ -86,7 +87,8 @@ public sealed record WorkerView(
     [property: Id(9)] IReadOnlyList<Absence> Absences,
     [property: Id(10)] Absence? AbsentNow,
     [property: Id(11)] bool HasLeft,
-    [property: Id(12)] int OverridesInForce);
+    [property: Id(12)] int OverridesInForce,
+    [property: Id(13)] bool Agency = false);
 
 /// <summary>Children to move off a caseload because the worker is absent or has left, and how.</summary>
 [GenerateSerializer, Immutable]

@@ -67,6 +67,7 @@ public sealed partial class SocialWorkerGrain(
         S.Role = command.Role;
         S.Fte = command.Fte;
         S.ExplicitCeiling = command.Ceiling;
+        S.Agency = command.Agency;
         await state.WriteStateAsync();
         if (previousTeam is not null && previousTeam != command.TeamId)
         {
@@ -272,13 +273,13 @@ public sealed partial class SocialWorkerGrain(
 
     private Task PublishToTeam() =>
         GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(new TeamWorkerSummary(
-            Id, S.Name, S.Role, S.Fte, Ceiling, S.Absences.ToList(), S.HasLeft, S.Caseload.Values.Count(c => c.Override is not null)));
+            Id, S.Name, S.Role, S.Fte, Ceiling, S.Absences.ToList(), S.HasLeft, S.Caseload.Values.Count(c => c.Override is not null), S.Agency));
 
     private WorkerView View() => new(
         Id, S.Name, S.TeamId, S.Role, S.Fte, Ceiling, S.ExplicitCeiling, S.Caseload.Count,
         S.Caseload.Values.OrderBy(c => c.AllocatedAt).ToList(), S.Absences.ToList(),
         AllocationRules.AbsenceAt(S.Absences, time.GetUtcNow()), S.HasLeft,
-        S.Caseload.Values.Count(c => c.Override is not null));
+        S.Caseload.Values.Count(c => c.Override is not null), S.Agency);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Worker {WorkerId} took child {ChildId} over the ceiling ({Caseload}/{Ceiling}) by override of {OverrideBy}")]
     private partial void LogOverride(string workerId, string childId, int caseload, int ceiling, string overrideBy);

@@ -20,4 +20,7 @@ public sealed class SocialWorkerState
 
     /// <summary>The move under way for an absence or leaving, kept until the caseload is empty so it can resume.</summary>
     [Id(11)] public CaseloadMove? PendingMove { get; set; }
+
+    /// <summary>Agency staff rather than employed; reported as the agency share.</summary>
+    [Id(12)] public bool Agency { get; set; }
 }

@@ -26,6 +26,13 @@ public interface ITeamGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<Boards.WorkerBoard?> GetWorkerBoard(string workerId);
+
+    /// <summary>Sets the team's establishment (funded FTE), or clears it when unknown.</summary>
+    Task SetEstablishment(decimal? establishmentFte);
+
+    /// <summary>The team's counts for the nightly threshold checks at <paramref name="at"/>, from its summaries alone.</summary>
+    [ReadOnly]
+    Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at);
 }
 
 [GenerateSerializer, Immutable]
@@ -42,7 +49,9 @@ public sealed record TeamWorkerSummary(
     [property: Id(4)] int Ceiling,
     [property: Id(5)] IReadOnlyList<Absence> Absences,
     [property: Id(6)] bool HasLeft,
-    [property: Id(7)] int OverridesInForce);
+    [property: Id(7)] int OverridesInForce,
+    /// <summary>Agency (not employed) staff, for the nightly agency-share check.</summary>
+    [property: Id(8)] bool Agency = false);
 
 /// <summary>What the team needs to know of an open child: its worker, its clock, its worker-change figures.</summary>
 [GenerateSerializer, Immutable]
@@ -57,7 +66,9 @@ public sealed record TeamChildSummary(
     [property: Id(7)] bool Breached,
     [property: Id(8)] int WorkerChanges,
     /// <summary>The child's allocation periods that still touch the rolling window, to count distinct workers at any time.</summary>
-    [property: Id(9)] IReadOnlyList<Children.WorkerPeriod> RecentPeriods);
+    [property: Id(9)] IReadOnlyList<Children.WorkerPeriod> RecentPeriods,
+    /// <summary>Visits, assessment, plan, supervision and oversight dates, for the nightly threshold checks.</summary>
+    [property: Id(10)] Children.CaseRecord? CaseRecord = null);
 
 [GenerateSerializer, Immutable]
 public sealed record FeedItem(

@@ -107,6 +107,15 @@ public sealed partial class TeamGrain(
 
     public Task<WorkerBoard?> GetWorkerBoard(string workerId) => Task.FromResult(WorkerBoard(workerId, time.GetUtcNow()));
 
+    public async Task SetEstablishment(decimal? establishmentFte)
+    {
+        S.EstablishmentFte = establishmentFte;
+        await Save(Change.None);
+    }
+
+    public Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at) => Task.FromResult(Kpis.ThresholdChecks.Measure(
+        new Kpis.TeamSnapshot(S.EstablishmentFte, S.Workers.Values, S.Children.Values, S.Breaches), at, _options));
+
     private WorkerBoard? WorkerBoard(string workerId, DateTimeOffset now)
     {
         if (!S.Workers.TryGetValue(workerId, out var w))

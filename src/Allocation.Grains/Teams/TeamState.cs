@@ -15,4 +15,7 @@ public sealed class TeamState
 
     /// <summary>Each worker's "my caseload" board version: it moves only when that worker's board changes.</summary>
     [Id(7)] public Dictionary<string, long> WorkerBoardVersions { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Funded FTE, where the authority has loaded it; the nightly vacancy and agency checks need it.</summary>
+    [Id(8)] public decimal? EstablishmentFte { get; set; }
 }

@@ -32,6 +32,7 @@ public static partial class PostgresSchema
             "sql.03-PostgreSQL-Persistence.sql",
             "sql.04-PostgreSQL-Reminders.sql",
         ]),
+        new(2, "Nightly threshold reports", ["sql.05-ThresholdReports.sql"]),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>

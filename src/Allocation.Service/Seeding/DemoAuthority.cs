@@ -6,9 +6,9 @@ namespace Allocation.Service.Seeding;
 /// are always near or past their deadlines whenever it is started.</summary>
 public sealed record DemoAuthority(IReadOnlyList<DemoTeam> Teams, IReadOnlyList<DemoWorker> Workers, IReadOnlyList<DemoChild> Children);
 
-public sealed record DemoTeam(string Id, string Name);
+public sealed record DemoTeam(string Id, string Name, decimal? EstablishmentFte = null);
 
-public sealed record DemoWorker(string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling = null);
+public sealed record DemoWorker(string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling = null, bool Agency = false);
 
 public sealed record DemoChild(
     string Id,
@@ -16,8 +16,20 @@ public sealed record DemoChild(
     double ReferredDaysAgo,
     double ClockStartedHoursAgo,
     IReadOnlyList<DemoPeriod> History,
-    DemoOverride? Override = null);
+    DemoOverride? Override = null,
+    DemoCaseRecord? CaseRecord = null);
 
 public sealed record DemoPeriod(string WorkerId, double FromDaysAgo, double? ToDaysAgo, string Reason, string? EndReason = null, string? By = null);
 
 public sealed record DemoOverride(string By, string Reason);
+
+/// <summary>A child's case record in days before start-up (negative: after it), turned into UK dates when seeded.</summary>
+public sealed record DemoCaseRecord(
+    Grains.Children.PlanType? Plan = null,
+    double? PlanStartedDaysAgo = null,
+    double? VisitDueDaysAgo = null,
+    double? VisitDoneDaysAgo = null,
+    double? AssessmentStartedDaysAgo = null,
+    double? AssessmentCompletedDaysAgo = null,
+    double? LastSupervisionDaysAgo = null,
+    double? LastManagementOversightDaysAgo = null);

@@ -74,6 +74,10 @@ public sealed partial class DemoSeeder(
         foreach (var team in demo.Teams)
         {
             await authority.UpsertTeam(team.Id, team.Name);
+            if (team.EstablishmentFte is { } establishment)
+            {
+                await grains.GetGrain<Grains.Teams.ITeamGrain>(team.Id).SetEstablishment(establishment);
+            }
         }
 
         foreach (var group in demo.Workers.GroupBy(w => IdDirectory.Bucket(w.Id)))
@@ -83,7 +87,7 @@ public sealed partial class DemoSeeder(
 
         await Parallel.ForEachAsync(demo.Workers, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (w, _) =>
         {
-            var result = await grains.GetGrain<ISocialWorkerGrain>(w.Id).Upsert(new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling));
+            var result = await grains.GetGrain<ISocialWorkerGrain>(w.Id).Upsert(new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, w.Agency));
             if (result.Refusal is { } refusal)
             {
                 throw new InvalidDataException($"Seed worker {w.Id}: {refusal.Detail}");
@@ -105,13 +109,25 @@ public sealed partial class DemoSeeder(
                     p.Reason, p.By, p.EndReason, p.ToDaysAgo is null && c.Override is { } o ? new CeilingOverride(o.By, o.Reason) : null)).ToList();
                 var result = await grains.GetGrain<IChildGrain>(c.Id).Import(new ImportChild(
                     c.TeamId, now.AddDays(-c.ReferredDaysAgo), now.AddHours(-c.ClockStartedHoursAgo), history,
-                    c.Override is { } ov ? new CeilingOverride(ov.By, ov.Reason) : null));
+                    c.Override is { } ov ? new CeilingOverride(ov.By, ov.Reason) : null, CaseRecordOf(c.CaseRecord, now)));
                 if (result.Refusal is { } refusal)
                 {
                     throw new InvalidDataException($"Seed child {c.Id}: {refusal.Detail}");
                 }
             }
         });
+    }
+
+    private static CaseRecord? CaseRecordOf(DemoCaseRecord? r, DateTimeOffset now)
+    {
+        if (r is null)
+        {
+            return null;
+        }
+
+        DateOnly? Day(double? daysAgo) => daysAgo is { } d ? Grains.Kpis.UkCalendar.DateOf(now.AddDays(-d)) : null;
+        return new CaseRecord(r.Plan, Day(r.PlanStartedDaysAgo), Day(r.VisitDueDaysAgo), Day(r.VisitDoneDaysAgo),
+            Day(r.AssessmentStartedDaysAgo), Day(r.AssessmentCompletedDaysAgo), Day(r.LastSupervisionDaysAgo), Day(r.LastManagementOversightDaysAgo));
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Demo authority seeded: {Teams} teams, {Workers} workers, {Children} children in {Milliseconds} ms")]

@@ -1,0 +1,56 @@
+using Allocation.Grains.Children;
+using Allocation.Grains.Teams;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Allocation.Service.Api;
+
+/// <summary>The data the nightly threshold checks need beyond allocation: case records and team establishments.</summary>
+public static class CaseRecordsApi
+{
+    public sealed record EstablishmentBody(decimal? EstablishmentFte);
+
+    public sealed record EstablishmentResponse(string TeamId, decimal? EstablishmentFte);
+
+    public static IEndpointRouteBuilder MapCaseRecordsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPut("/api/children/{childId}/case-record", async Task<Results<Ok<ChildrenApi.ChildResponse>, ProblemHttpResult>> (
+            string childId, UpdateCaseRecord body, IGrainFactory grains) =>
+        {
+            if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false)) is { } invalid)
+            {
+                return invalid;
+            }
+
+            if (!await Known.Child(grains, childId))
+            {
+                return Problems.NotFound("child", childId);
+            }
+
+            var result = await grains.GetGrain<IChildGrain>(childId).UpdateCaseRecord(body);
+            return result.Refusal is { } refusal
+                ? Problems.From(refusal)
+                : TypedResults.Ok(new ChildrenApi.ChildResponse(result.Child!, result.Receipt!, result.Replayed));
+        }).WithTags("Children")
+          .WithSummary("Replaces the child's case record: plan type and start, latest statutory visit (due, done), latest assessment (start, completion), last supervision and management oversight.");
+
+        app.MapPut("/api/teams/{teamId}/establishment", async Task<Results<Ok<EstablishmentResponse>, ProblemHttpResult>> (
+            string teamId, EstablishmentBody body, IGrainFactory grains) =>
+        {
+            if (!Problems.IsValidId(teamId) || !await Known.Team(grains, teamId))
+            {
+                return Problems.NotFound("team", teamId);
+            }
+
+            if (body.EstablishmentFte is < 0 or > 10_000)
+            {
+                return Problems.Invalid("establishmentFte", "'establishmentFte' must be between 0 and 10000, or null when unknown.");
+            }
+
+            await grains.GetGrain<ITeamGrain>(teamId).SetEstablishment(body.EstablishmentFte);
+            return TypedResults.Ok(new EstablishmentResponse(teamId, body.EstablishmentFte));
+        }).WithTags("Teams")
+          .WithSummary("Sets the team's establishment (funded FTE) for the vacancy and agency checks; null when unknown.");
+
+        return app;
+    }
+}
