@@ -1,0 +1,140 @@
+// The leaders' board: every team's pressure as a tile, RAG-rated, updated with every change in any team.
+import { LiveBoards, announce, el, flash, formatShortDuration } from './boards.js';
+
+const amberWaitSeconds = 16 * 3600; // 8 hours or less left of the 24-hour window
+const $ = id => document.getElementById(id);
+const tiles = new Map(); // teamId -> tile
+const rank = { green: 0, amber: 1, red: 2 };
+
+const live = new LiveBoards();
+live.add({
+  subscribe: ['SubscribeOverview'],
+  event: 'overviewDelta',
+  matches: () => true,
+  apply: (current, delta) => ({ epoch: delta.epoch, version: delta.version, overview: delta.overview }),
+  render,
+  onError: e => showError(e.message.replace(/^.*HubException: /, '')),
+});
+live.start();
+
+function caseloadRag(pct) {
+  return pct >= 85 ? 'green' : pct >= 75 ? 'amber' : 'red';
+}
+
+function waitingRag(p) {
+  return p.breachedNow > 0 ? 'red' : p.longestWaitSeconds >= amberWaitSeconds ? 'amber' : 'green';
+}
+
+function worst(...rags) {
+  return rags.reduce((a, b) => (rank[b] > rank[a] ? b : a), 'green');
+}
+
+function render(state, change) {
+  $('error').hidden = true;
+  $('board').classList.remove('failed');
+  $('board').dataset.version = state.version;
+  $('board').dataset.epoch = state.epoch;
+  const o = state.overview;
+  renderSummary(o);
+
+  const container = $('tiles');
+  const seen = new Set();
+  o.teams.forEach((team, index) => {
+    seen.add(team.teamId);
+    let tile = tiles.get(team.teamId);
+    if (!tile) {
+      tile = createTile(team.teamId);
+      tiles.set(team.teamId, tile);
+    }
+
+    updateTile(tile, team);
+    if (container.children[index] !== tile) {
+      container.insertBefore(tile, container.children[index] ?? null);
+    }
+  });
+
+  for (const [id, tile] of tiles) {
+    if (!seen.has(id)) {
+      tile.remove();
+      tiles.delete(id);
+    }
+  }
+
+  if (change.kind === 'delta') {
+    const team = change.delta.team;
+    const tile = tiles.get(team.teamId);
+    if (tile) {
+      flash(tile);
+    }
+
+    announce(`${team.name}: ${team.unallocated} waiting, ${team.percentAtOrUnderCeiling}% of caseloads at or under ceiling, ${team.breachedNow} breached now.`);
+  }
+
+  $('board').setAttribute('aria-busy', 'false');
+}
+
+function renderSummary(o) {
+  const stat = (label, value, rag) => el('div', { class: rag ? `rag-${rag}` : '' }, el('dt', { text: label }), el('dd', { text: String(value) }));
+  $('summary').replaceChildren(
+    stat('At or under ceiling', `${o.percentAtOrUnderCeiling}%`, caseloadRag(o.percentAtOrUnderCeiling)),
+    stat('Workers', o.workers),
+    stat('Open children', o.openChildren),
+    stat('Waiting now', o.unallocated, o.unallocated > 0 ? 'amber' : 'green'),
+    stat('Longest wait', o.unallocated > 0 ? formatShortDuration(o.longestWaitSeconds) : '–', waitingRag(o)),
+    stat('Breached now', o.breachedNow, o.breachedNow > 0 ? 'red' : 'green'),
+    stat('Breaches (24 h)', o.breachesLast24Hours, o.breachesLast24Hours > 0 ? 'red' : 'green'),
+    stat('> 3 workers (12 months)', o.childrenOverWorkerThreshold, o.childrenOverWorkerThreshold > 0 ? 'amber' : 'green'),
+    stat('Overrides', o.overridesInForce, o.overridesInForce > 0 ? 'red' : null));
+}
+
+const fields = [
+  ['atOrUnder', 'At or under ceiling'],
+  ['waiting', 'Waiting now'],
+  ['longestWait', 'Longest wait'],
+  ['breaches', 'Breaches (24 h)'],
+  ['breachedNow', 'Breached now'],
+  ['flagged', '> 3 workers (12 months)'],
+  ['overrides', 'Overrides in force'],
+];
+
+function createTile(teamId) {
+  const headingId = `tile-${teamId}`;
+  return el('article', { class: 'tile panel', dataset: { team: teamId }, 'aria-labelledby': headingId },
+    el('h3', { id: headingId }, el('a', { href: `team.html?team=${encodeURIComponent(teamId)}` }), el('span', { class: 'pill rag-label' })),
+    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { text: label }), el('dd', { dataset: { field: key } })])));
+}
+
+function updateTile(tile, t) {
+  const caseRag = caseloadRag(t.percentAtOrUnderCeiling);
+  const waitRag = waitingRag(t);
+  const rag = worst(caseRag, waitRag);
+  tile.classList.remove('rag-green', 'rag-amber', 'rag-red');
+  tile.classList.add(`rag-${rag}`);
+  tile.dataset.rag = rag;
+  tile.dataset.version = t.version;
+  tile.querySelector('h3 a').textContent = t.name;
+  const label = tile.querySelector('.rag-label');
+  label.textContent = { green: 'Green', amber: 'Amber', red: 'Red' }[rag];
+  label.className = `pill rag-label rag-${rag}`;
+
+  const set = (key, text, fieldRag) => {
+    const dd = tile.querySelector(`dd[data-field="${key}"]`);
+    dd.textContent = text;
+    dd.className = `rag-${fieldRag ?? 'ink'}`;
+  };
+  set('atOrUnder', `${t.workersAtOrUnderCeiling} of ${t.workers} (${t.percentAtOrUnderCeiling}%)`, caseRag);
+  set('waiting', String(t.unallocated), t.unallocated > 0 ? 'amber' : 'green');
+  set('longestWait', t.unallocated > 0 ? formatShortDuration(t.longestWaitSeconds) : '–', waitRag);
+  set('breaches', String(t.breachesLast24Hours), t.breachesLast24Hours > 0 ? 'red' : 'green');
+  set('breachedNow', String(t.breachedNow), t.breachedNow > 0 ? 'red' : 'green');
+  set('flagged', String(t.childrenOverWorkerThreshold), t.childrenOverWorkerThreshold > 0 ? 'amber' : 'green');
+  set('overrides', String(t.overridesInForce), t.overridesInForce > 0 ? 'red' : null);
+}
+
+function showError(message) {
+  const banner = $('error');
+  banner.replaceChildren(message);
+  banner.hidden = false;
+  $('board').classList.add('failed');
+  $('board').setAttribute('aria-busy', 'false');
+}

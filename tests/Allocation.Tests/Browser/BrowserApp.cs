@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Allocation.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Allocation.Tests.Browser;
+
+/// <summary>
+/// The service with the demo authority, listening on a real loopback socket, and one headless Chromium driven by
+/// Playwright. Playwright cannot download its own browsers here, so it drives the system's Chromium.
+/// </summary>
+public sealed class BrowserApp : AppFactory, IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private static readonly string[] ChromiumArgs =
+    [
+        "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run",
+    ];
+
+    private readonly int _port = FreePorts.Next();
+    private readonly ConcurrentDictionary<IPage, ConcurrentQueue<string>> _scriptErrors = new();
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public BrowserApp() : base(new Dictionary<string, string?> { ["Seeding:Demo"] = "true" })
+    {
+    }
+
+    public static bool IsBrowserAvailable => File.Exists(ChromiumPath);
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{_port}/");
+
+    public IBrowser Browser => _browser ?? throw new InvalidOperationException($"No browser: Chromium is not installed at {ChromiumPath}.");
+
+    /// <summary>Where screenshots go: <c>ALLOCATION_SCREENSHOTS</c>, else the git-ignored <c>artifacts/screenshots</c> of the repository.</summary>
+    public static string ScreenshotDirectory { get; } = System.Environment.GetEnvironmentVariable("ALLOCATION_SCREENSHOTS") is { Length: > 0 } configured
+        ? configured
+        : Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+
+    public async Task InitializeAsync()
+    {
+        UseKestrel(o => o.Listen(IPAddress.Loopback, _port));
+        // Returns once hosted services have started, so the demo authority is seeded by then.
+        StartServer();
+        if (!IsBrowserAvailable)
+        {
+            return;
+        }
+
+        // Generous for a loaded two-core CI machine; a passing run takes well under a second per step.
+        Assertions.SetDefaultExpectTimeout(10_000);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ChromiumArgs,
+        });
+    }
+
+    /// <summary>A fresh browser context (its own cookies and storage), as a separate user's window.</summary>
+    public async Task<IPage> NewPageAsync(string path)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
+            Locale = "en-GB",
+            TimezoneId = "Europe/London",
+        });
+        var page = await context.NewPageAsync();
+        var errors = _scriptErrors.GetOrAdd(page, _ => new ConcurrentQueue<string>());
+        page.PageError += (_, error) => errors.Enqueue(error);
+        // A refused command is a 4xx response, which Chromium also logs as "Failed to load resource": expected here.
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal))
+            {
+                errors.Enqueue(message.Text);
+            }
+        };
+        page.SetDefaultTimeout(10_000);
+        await page.GotoAsync(path);
+        return page;
+    }
+
+    /// <summary>Uncaught exceptions and console errors the page's scripts raised.</summary>
+    public IReadOnlyCollection<string> ScriptErrors(IPage page) => _scriptErrors.TryGetValue(page, out var errors) ? errors.ToArray() : [];
+
+    public HttpClient CreateApiClient() => new() { BaseAddress = BaseAddress };
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        await DisposeAsync();
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Allocation.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Path.Combine(Path.GetTempPath(), "allocation");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class BrowserCollection : ICollectionFixture<BrowserApp>
+{
+    public const string Name = "browser";
+}
