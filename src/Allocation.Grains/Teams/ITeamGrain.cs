@@ -96,16 +96,19 @@ public sealed record EscalatedBreach(
     /// <summary>Who the breach was escalated to: the team's practice managers and the head of service.</summary>
     [property: Id(4)] IReadOnlyList<string> EscalatedTo);
 
+/// <summary>A worker's card colour: green with room, amber near the ceiling, red at or over it.</summary>
 public enum CapacityStatus
 {
-    /// <summary>Two or more places below the ceiling.</summary>
+    /// <summary>More than two places below the ceiling.</summary>
     Room,
-    /// <summary>One place left.</summary>
+    /// <summary>One or two places left.</summary>
     Near,
     /// <summary>At the ceiling.</summary>
     Full,
     /// <summary>Above the ceiling by override.</summary>
     Over,
+    /// <summary>No caseload and a ceiling of zero (a manager who holds no cases).</summary>
+    None,
 }
 
 [GenerateSerializer, Immutable]
@@ -142,7 +145,9 @@ public sealed record TeamBoard(
     [property: Id(5)] IReadOnlyList<QueueItem> Unallocated,
     [property: Id(6)] IReadOnlyList<FeedItem> Feed,
     [property: Id(7)] IReadOnlyList<EscalatedBreach> RecentBreaches,
-    [property: Id(8)] TeamPressure Pressure);
+    [property: Id(8)] TeamPressure Pressure,
+    /// <summary>Time left at which a clock turns amber (the authority's setting), for clients' live countdowns.</summary>
+    [property: Id(9)] double AmberThresholdSeconds);
 
 /// <summary>A team's pressure as the leaders' overview shows it.</summary>
 [GenerateSerializer, Immutable]
@@ -160,4 +165,8 @@ public sealed record TeamPressure(
     [property: Id(10)] int BreachedNow,
     [property: Id(11)] int BreachesLast24Hours,
     [property: Id(12)] int ChildrenOverWorkerThreshold,
-    [property: Id(13)] int OverridesInForce);
+    [property: Id(13)] int OverridesInForce,
+    /// <summary>When these figures were computed: <see cref="LongestWaitSeconds"/> grows from here while nothing changes.</summary>
+    [property: Id(14)] DateTimeOffset At,
+    [property: Id(15)] double AllocationWindowSeconds,
+    [property: Id(16)] double AmberThresholdSeconds);

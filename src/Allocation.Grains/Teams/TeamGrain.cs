@@ -100,7 +100,8 @@ public sealed partial class TeamGrain(
             .Select(w => Card(w, byWorker.GetValueOrDefault(w.WorkerId) ?? [], now)).ToList();
         var queue = S.Children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c => Queued(c, now)).ToList();
         return Task.FromResult(new TeamBoard(Id, S.Name, S.Version, now, workers, queue,
-            S.Feed.AsEnumerable().Reverse().ToList(), S.Breaches.TakeLast(20).Reverse().ToList(), Pressure(now)));
+            S.Feed.AsEnumerable().Reverse().ToList(), S.Breaches.TakeLast(20).Reverse().ToList(), Pressure(now),
+            _options.AmberThreshold.TotalSeconds));
     }
 
     public Task<TeamPressure> GetPressure() => Task.FromResult(Pressure(time.GetUtcNow()));
@@ -162,13 +163,15 @@ public sealed partial class TeamGrain(
             caseholders.Count == 0 ? 100m : Math.Round(100m * atOrUnder / caseholders.Count, 1),
             S.Children.Count, S.Children.Count - waiting.Count, waiting.Count, longest,
             waiting.Count(c => now >= c.Deadline), S.Breaches.Count(b => b.RecordedAt > now.AddHours(-24)), flagged,
-            S.Workers.Values.Where(w => !w.HasLeft).Sum(w => w.OverridesInForce));
+            S.Workers.Values.Where(w => !w.HasLeft).Sum(w => w.OverridesInForce),
+            now, _options.AllocationWindow.TotalSeconds, _options.AmberThreshold.TotalSeconds);
     }
 
     private static CapacityStatus Capacity(int caseload, int ceiling) =>
-        caseload > ceiling ? CapacityStatus.Over
+        ceiling == 0 && caseload == 0 ? CapacityStatus.None
+        : caseload > ceiling ? CapacityStatus.Over
         : caseload == ceiling ? CapacityStatus.Full
-        : caseload == ceiling - 1 ? CapacityStatus.Near
+        : caseload >= ceiling - 2 ? CapacityStatus.Near
         : CapacityStatus.Room;
 
     private void AddFeed(FeedItem? feed)

@@ -2,6 +2,7 @@ using Allocation.Grains;
 using RuleNames = Allocation.Grains.Rules;
 using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
+using Allocation.Grains.Teams;
 using Allocation.Tests.Infrastructure;
 
 namespace Allocation.Tests.Grains;
@@ -82,6 +83,28 @@ public class AllocationTests(ClusterFixture fixture)
         var card = Assert.Single((await _s.TeamGrain(team).GetBoard()).Workers);
         Assert.Equal(1, card.OverridesInForce);
         Assert.Contains("keeps siblings together", (await _s.TeamGrain(team).GetBoard()).Feed[0].Text);
+    }
+
+    [Fact]
+    public async Task Worker_cards_have_room_below_ceiling_minus_two_are_near_then_full_and_managers_hold_none()
+    {
+        var team = await _s.Team();
+        var worker = await _s.Worker("w", team, ceiling: 4);
+        var manager = await _s.Worker("pm", team, WorkerRole.PracticeManager);
+        var expected = new[] { CapacityStatus.Room, CapacityStatus.Room, CapacityStatus.Near, CapacityStatus.Near, CapacityStatus.Full };
+        for (var caseload = 0; caseload <= 4; caseload++)
+        {
+            if (caseload > 0)
+            {
+                await _s.Allocated($"c{caseload}", team, worker);
+            }
+
+            var board = await _s.TeamGrain(team).GetBoard();
+            Assert.Equal(expected[caseload], board.Workers.Single(w => w.WorkerId == worker).Capacity);
+            Assert.Equal(CapacityStatus.None, board.Workers.Single(w => w.WorkerId == manager).Capacity);
+            Assert.Equal(TimeSpan.FromHours(8).TotalSeconds, board.AmberThresholdSeconds);
+            Assert.Equal(fixture.Time.GetUtcNow(), board.Pressure.At);
+        }
     }
 
     [Fact]

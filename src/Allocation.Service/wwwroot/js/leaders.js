@@ -1,7 +1,9 @@
 // The leaders' board: every team's pressure as a tile, RAG-rated, updated with every change in any team.
-import { LiveBoards, announce, el, flash, formatShortDuration } from './boards.js';
+import { LiveBoards, ServerClock, announce, el, flash, formatShortDuration } from './boards.js';
 
-const amberWaitSeconds = 16 * 3600; // 8 hours or less left of the 24-hour window
+const defaultAmberWaitSeconds = 16 * 3600; // 8 hours or less left of the 24-hour window
+const clock = new ServerClock();
+let lastState = null;
 const $ = id => document.getElementById(id);
 const tiles = new Map(); // teamId -> tile
 const rank = { green: 0, amber: 1, red: 2 };
@@ -21,8 +23,17 @@ function caseloadRag(pct) {
   return pct >= 85 ? 'green' : pct >= 75 ? 'amber' : 'red';
 }
 
-function waitingRag(p) {
-  return p.breachedNow > 0 ? 'red' : p.longestWaitSeconds >= amberWaitSeconds ? 'amber' : 'green';
+// A team's figures are as of its last change; the longest wait keeps growing while nothing changes.
+function longestWait(p) {
+  return p.unallocated > 0 ? p.longestWaitSeconds + Math.max(0, (clock.now() - Date.parse(p.at)) / 1000) : 0;
+}
+
+function amberWait(p) {
+  return p.allocationWindowSeconds > 0 ? p.allocationWindowSeconds - p.amberThresholdSeconds : defaultAmberWaitSeconds;
+}
+
+function waitingRag(p, wait, amber) {
+  return p.breachedNow > 0 ? 'red' : wait >= amber ? 'amber' : 'green';
 }
 
 function worst(...rags) {
@@ -35,6 +46,8 @@ function render(state, change) {
   $('board').dataset.version = state.version;
   $('board').dataset.epoch = state.epoch;
   const o = state.overview;
+  lastState = state;
+  clock.sync(o.at);
   renderSummary(o);
 
   const container = $('tiles');
@@ -60,7 +73,7 @@ function render(state, change) {
     }
   }
 
-  if (change.kind === 'delta') {
+  if (change?.kind === 'delta') {
     const team = change.delta.team;
     const tile = tiles.get(team.teamId);
     if (tile) {
@@ -74,13 +87,15 @@ function render(state, change) {
 }
 
 function renderSummary(o) {
+  const overviewWait = Math.max(0, ...o.teams.map(longestWait));
   const stat = (label, value, rag) => el('div', { class: rag ? `rag-${rag}` : '' }, el('dt', { text: label }), el('dd', { text: String(value) }));
   $('summary').replaceChildren(
     stat('At or under ceiling', `${o.percentAtOrUnderCeiling}%`, caseloadRag(o.percentAtOrUnderCeiling)),
     stat('Workers', o.workers),
     stat('Open children', o.openChildren),
     stat('Waiting now', o.unallocated, o.unallocated > 0 ? 'amber' : 'green'),
-    stat('Longest wait', o.unallocated > 0 ? formatShortDuration(o.longestWaitSeconds) : '–', waitingRag(o)),
+    stat('Longest wait', o.unallocated > 0 ? formatShortDuration(overviewWait) : '–',
+      waitingRag(o, overviewWait, o.teams.length > 0 ? amberWait(o.teams[0]) : defaultAmberWaitSeconds)),
     stat('Breached now', o.breachedNow, o.breachedNow > 0 ? 'red' : 'green'),
     stat('Breaches (24 h)', o.breachesLast24Hours, o.breachesLast24Hours > 0 ? 'red' : 'green'),
     stat('> 3 workers (12 months)', o.childrenOverWorkerThreshold, o.childrenOverWorkerThreshold > 0 ? 'amber' : 'green'),
@@ -106,7 +121,7 @@ function createTile(teamId) {
 
 function updateTile(tile, t) {
   const caseRag = caseloadRag(t.percentAtOrUnderCeiling);
-  const waitRag = waitingRag(t);
+  const waitRag = waitingRag(t, longestWait(t), amberWait(t));
   const rag = worst(caseRag, waitRag);
   tile.classList.remove('rag-green', 'rag-amber', 'rag-red');
   tile.classList.add(`rag-${rag}`);
@@ -124,7 +139,7 @@ function updateTile(tile, t) {
   };
   set('atOrUnder', `${t.workersAtOrUnderCeiling} of ${t.workers} (${t.percentAtOrUnderCeiling}%)`, caseRag);
   set('waiting', String(t.unallocated), t.unallocated > 0 ? 'amber' : 'green');
-  set('longestWait', t.unallocated > 0 ? formatShortDuration(t.longestWaitSeconds) : '–', waitRag);
+  set('longestWait', t.unallocated > 0 ? formatShortDuration(longestWait(t)) : '–', waitRag);
   set('breaches', String(t.breachesLast24Hours), t.breachesLast24Hours > 0 ? 'red' : 'green');
   set('breachedNow', String(t.breachedNow), t.breachedNow > 0 ? 'red' : 'green');
   set('flagged', String(t.childrenOverWorkerThreshold), t.childrenOverWorkerThreshold > 0 ? 'amber' : 'green');
@@ -138,3 +153,6 @@ function showError(message) {
   $('board').classList.add('failed');
   $('board').setAttribute('aria-busy', 'false');
 }
+
+// Waits grow between changes: redraw from the last state every half minute.
+setInterval(() => lastState && render(lastState, { kind: "tick" }), 30_000);

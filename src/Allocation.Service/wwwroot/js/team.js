@@ -5,8 +5,8 @@ import {
   formatShortDuration, formatTime, problemFigures, roleNames,
 } from './boards.js';
 
-// The service's default amber threshold (Allocation:AmberThreshold); the clock turns amber at 8 hours left.
-const amberSeconds = 8 * 3600;
+// The authority's amber threshold (Allocation:AmberThreshold) comes with each snapshot; 8 hours is the default.
+let amberSeconds = 8 * 3600;
 const feedKept = 50;
 const dragType = 'application/x-allocation-child';
 const moveType = 'application/x-allocation-move';
@@ -77,6 +77,7 @@ function render(state, change) {
   board = state;
   if (change.kind === 'snapshot') {
     clock.sync(state.at);
+    amberSeconds = state.amberThresholdSeconds || amberSeconds;
     $('error').hidden = true;
     $('board').classList.remove('failed');
   }
