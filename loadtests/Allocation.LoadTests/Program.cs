@@ -1,0 +1,71 @@
+using System.Globalization;
+using Allocation.LoadTests;
+
+// Figures in the console and the results file read the same on every machine.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+// The nightly threshold checks are timed in process, against a silo of their own (see NightlyScenario).
+if (args is ["nightly", ..])
+{
+    return await NightlyScenario.Run(args[1..]);
+}
+
+// Push latency drives SignalR clients of its own (see PushLatencyScenario).
+if (args is ["push", ..])
+{
+    try
+    {
+        return await PushLatencyScenario.Run(args[1..]);
+    }
+    catch (HttpRequestException ex)
+    {
+        Console.Error.WriteLine($"The service did not answer as expected: {ex.Message}");
+        return 1;
+    }
+}
+
+RunOptions options;
+try
+{
+    options = RunOptions.Parse(args);
+    if (options.Scenario != "smoke")
+    {
+        throw new ArgumentException($"Unknown scenario '{options.Scenario}'.");
+    }
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    Console.Error.WriteLine(RunOptions.Usage);
+    return 2;
+}
+
+using var http = new HttpClient(new SocketsHttpHandler
+{
+    // Open loop: when the service slows down, requests pile up in flight, each needing a connection.
+    MaxConnectionsPerServer = 2048,
+    // Loopback only, so never through a proxy from the environment.
+    UseProxy = false,
+})
+{
+    BaseAddress = options.Url,
+    Timeout = TimeSpan.FromSeconds(30),
+};
+
+// Every id this run creates starts with the run id, so runs against the same service never collide.
+var runId = $"lt-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}";
+RunReport report;
+try
+{
+    report = await SmokeScenario.Run(http, options, runId);
+}
+catch (HttpRequestException ex)
+{
+    Console.Error.WriteLine($"The service at {options.Url} did not answer as expected: {ex.Message}");
+    return 1;
+}
+
+Report.Print(report);
+Console.WriteLine("results: " + Report.Write(report, options.ResultsDirectory));
+Console.WriteLine(report.MarkdownRow);
+return report.Pass ? 0 : 1;
