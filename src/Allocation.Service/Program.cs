@@ -17,15 +17,7 @@ builder.AddNightlyChecks(storage);
 builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 // After the silo: the observer registers with a grain.
 builder.Services.AddHostedService<BoardObserverRegistration>();
-builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
-{
-    // Say what was wrong with a malformed request; other exceptions keep their details out of responses.
-    if (context.Exception is BadHttpRequestException bad)
-    {
-        context.ProblemDetails.Title = "Malformed request";
-        context.ProblemDetails.Detail = bad.InnerException is { } inner ? $"{bad.Message} {inner.Message}" : bad.Message;
-    }
-});
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ErrorResponses.Describe);
 builder.Services.AddOpenApi();
 builder.Services.ConfigureHttpJsonOptions(o =>
 {
@@ -42,10 +34,7 @@ if (!storage.IsPostgres)
     app.Logger.LogWarning("Embedded mode: memory storage and in-memory reminders. NOTHING IS PERSISTED; set ConnectionStrings__Allocation for PostgreSQL.");
 }
 
-app.UseExceptionHandler(new ExceptionHandlerOptions
-{
-    StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-});
+app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ErrorResponses.StatusCodeFor });
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
