@@ -11,6 +11,8 @@ public interface IBoardPublisher
 
     Task Publish(OverviewDelta delta);
 
+    Task Publish(ReportSaved notice);
+
     /// <summary>Forget the cached host list (a host has just registered here).</summary>
     void Invalidate();
 }
@@ -52,6 +54,14 @@ internal sealed class ObserverBoardPublisher(IGrainFactory grains, TimeProvider 
         foreach (var observer in await Observers())
         {
             _ = observer.OverviewChanged(delta);
+        }
+    }
+
+    public async Task Publish(ReportSaved notice)
+    {
+        foreach (var observer in await Observers())
+        {
+            _ = observer.ReportSaved(notice);
         }
     }
 

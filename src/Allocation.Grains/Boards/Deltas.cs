@@ -63,6 +63,15 @@ public sealed record OverviewDelta(
     [property: Id(2)] TeamPressure Team,
     [property: Id(3)] AuthorityOverview Overview);
 
+/// <summary>A threshold report was saved: leaders' pages fetch it (the report itself is too large to push).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ReportSaved(
+    [property: Id(0)] DateOnly Date,
+    [property: Id(1)] DateTimeOffset RunAt,
+    [property: Id(2)] int Red,
+    [property: Id(3)] int Amber,
+    [property: Id(4)] int Green);
+
 [GenerateSerializer, Immutable]
 public sealed record OverviewSnapshot(
     [property: Id(0)] string Epoch,

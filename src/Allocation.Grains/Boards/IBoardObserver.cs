@@ -14,6 +14,9 @@ public interface IBoardObserver : IGrainObserver
 
     [OneWay]
     Task OverviewChanged(OverviewDelta delta);
+
+    [OneWay]
+    Task ReportSaved(ReportSaved notice);
 }
 
 /// <summary>The live web hosts. Hosts re-register periodically; one not heard from for a while is dropped.</summary>

@@ -9,6 +9,7 @@ public sealed class HubBoardObserver(IHubContext<BoardsHub> hub) : IBoardObserve
     public const string TeamBoardDelta = "teamBoardDelta";
     public const string WorkerBoardDelta = "workerBoardDelta";
     public const string OverviewDelta = "overviewDelta";
+    public const string ReportSavedEvent = "reportSaved";
 
     public Task TeamBoardChanged(TeamBoardDelta delta) =>
         hub.Clients.Group(BoardGroups.Team(delta.TeamId)).SendAsync(TeamBoardDelta, delta);
@@ -18,4 +19,8 @@ public sealed class HubBoardObserver(IHubContext<BoardsHub> hub) : IBoardObserve
 
     public Task OverviewChanged(OverviewDelta delta) =>
         hub.Clients.Group(BoardGroups.Overview).SendAsync(OverviewDelta, delta);
+
+    /// <summary>Leaders watch the overview; the report is theirs too.</summary>
+    public Task ReportSaved(ReportSaved notice) =>
+        hub.Clients.Group(BoardGroups.Overview).SendAsync(ReportSavedEvent, notice);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Allocation.Grains;
 using Allocation.Grains.Authority;
+using Allocation.Grains.Boards;
 using Allocation.Grains.Kpis;
 using Allocation.Grains.Teams;
 using Allocation.Service.Reports;
@@ -17,6 +18,7 @@ namespace Allocation.Service.Jobs;
 public sealed partial class NightlyThresholdChecks(
     IGrainFactory grains,
     IReportStore reports,
+    IBoardPublisher boards,
     IOptions<NightlyChecksOptions> options,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     ILogger<NightlyThresholdChecks> logger)
@@ -47,6 +49,9 @@ public sealed partial class NightlyThresholdChecks(
         var report = ThresholdChecks.BuildReport(
             date, at, teams.Select((t, i) => (t.Id, t.Name, measures[i])).ToList(), options.Value.Targets, previous);
         await reports.SaveAsync(report, cancellationToken);
+        // Through the board observers, so leaders on every host see it, whichever host ran the job.
+        await boards.Publish(new ReportSaved(report.Date, report.RunAt, report.Authority.Count(k => k.Rag == Rag.Red),
+            report.Authority.Count(k => k.Rag == Rag.Amber), report.Authority.Count(k => k.Rag == Rag.Green)));
 
         LogCompleted(date, teams.Count, report.Authority.Count(k => k.Rag == Rag.Red), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return report;

@@ -56,9 +56,47 @@ public sealed class SeededAuthorityFixture : IAsyncLifetime
 
 public class NightlyThresholdChecksTests(SeededAuthorityFixture authority) : IClassFixture<SeededAuthorityFixture>
 {
+    private readonly RecordingBoardPublisher _boards = new();
+
     private NightlyThresholdChecks Job(IReportStore store, TimeProvider? time = null) => new(
-        authority.Cluster.Grains, store, Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions()),
+        authority.Cluster.Grains, store, _boards, Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions()),
         time ?? authority.Cluster.Time, NullLogger<NightlyThresholdChecks>.Instance);
+
+    [Fact]
+    public async Task A_saved_report_is_announced_to_the_leaders_boards_with_its_rag_counts()
+    {
+        var store = new InMemoryReportStore();
+
+        var report = await Job(store).RunAsync();
+
+        var notice = Assert.Single(_boards.Reports);
+        Assert.Equal(report.Date, notice.Date);
+        Assert.Equal(report.RunAt, notice.RunAt);
+        Assert.Equal(report.Authority.Count(k => k.Rag == Rag.Red), notice.Red);
+        Assert.Equal(report.Authority.Count(k => k.Rag == Rag.Green), notice.Green);
+        Assert.NotNull(await store.GetAsync(notice.Date)); // announced after it was saved
+    }
+
+    private sealed class RecordingBoardPublisher : Allocation.Grains.Boards.IBoardPublisher
+    {
+        public List<Allocation.Grains.Boards.ReportSaved> Reports { get; } = [];
+
+        public Task Publish(Allocation.Grains.Boards.TeamBoardDelta delta) => Task.CompletedTask;
+
+        public Task Publish(Allocation.Grains.Boards.WorkerBoardDelta delta) => Task.CompletedTask;
+
+        public Task Publish(Allocation.Grains.Boards.OverviewDelta delta) => Task.CompletedTask;
+
+        public Task Publish(Allocation.Grains.Boards.ReportSaved notice)
+        {
+            Reports.Add(notice);
+            return Task.CompletedTask;
+        }
+
+        public void Invalidate()
+        {
+        }
+    }
 
     [Fact]
     public async Task The_job_over_a_seeded_authority_produces_the_expected_report()

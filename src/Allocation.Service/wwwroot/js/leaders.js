@@ -17,7 +17,16 @@ live.add({
   render,
   onError: e => showError(e.message.replace(/^.*HubException: /, '')),
 });
+// A saved report comes through the same connection; the page fetches it (it is too large to push).
+live.connection.on('reportSaved', notice => {
+  showReport(notice);
+  $('report-status').textContent = '';
+  $('run-now').disabled = false;
+  announce(`Nightly report for ${notice.date} updated`);
+});
 live.start();
+$('run-now').addEventListener('click', runNow);
+loadReport();
 
 function caseloadRag(pct) {
   return pct >= 85 ? 'green' : pct >= 75 ? 'amber' : 'red';
@@ -156,3 +165,45 @@ function showError(message) {
 
 // Waits grow between changes: redraw from the last state every half minute.
 setInterval(() => lastState && render(lastState, { kind: "tick" }), 30_000);
+
+function showReport(r) {
+  if (!r) {
+    $('report-summary').textContent = 'No report yet: run the checks now, or wait for 02:00.';
+    return;
+  }
+
+  $('report-summary').replaceChildren(
+    el('span', { text: `Report for ${r.date}, run at ${new Date(r.runAt).toLocaleTimeString('en-GB')}: ` }),
+    el('span', { class: 'rag-red', text: `${r.red} red` }), ', ',
+    el('span', { class: 'rag-amber', text: `${r.amber} amber` }), ', ',
+    el('span', { class: 'rag-green', text: `${r.green} green` }));
+}
+
+async function loadReport() {
+  const response = await fetch('/api/reports/latest', { headers: { accept: 'application/json' } });
+  if (response.status === 404) {
+    showReport(null);
+    return;
+  }
+
+  const report = await response.json();
+  const count = rag => report.authority.filter(k => k.rag === rag).length;
+  showReport({ date: report.date, runAt: report.runAt, red: count('Red'), amber: count('Amber'), green: count('Green') });
+}
+
+async function runNow() {
+  $('run-now').disabled = true;
+  $('report-status').textContent = 'Checks queued…';
+  const response = await fetch('/api/reports/run', { method: 'POST' });
+  if (response.status !== 202) {
+    $('report-status').textContent = `Could not run the checks (${response.status}).`;
+    $('run-now').disabled = false;
+  }
+  // Otherwise the 'reportSaved' push re-enables the button; if it never comes, say so.
+  setTimeout(() => {
+    if ($('run-now').disabled) {
+      $('run-now').disabled = false;
+      $('report-status').textContent = 'No new report after two minutes; see the nightly report page.';
+    }
+  }, 120_000);
+}

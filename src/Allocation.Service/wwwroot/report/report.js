@@ -1,5 +1,6 @@
 // The leaders' nightly threshold report: the latest report from /api/reports, each KPI's trend over the stored
-// history as a small inline SVG, and "Run now", which queues the job and waits for the new report.
+// history as a small inline SVG, and "Run now", which queues the job; the service announces each saved report
+// on the boards hub, and the page reloads it then, whoever ran the checks.
 
 const arrows = { Better: "▲", Worse: "▼", Same: "●", None: "" };
 const $ = (selector) => document.querySelector(selector);
@@ -141,23 +142,27 @@ async function runNow() {
     if (response.status !== 202) throw new Error(`run now: ${response.status}`);
     const { jobId } = await response.json();
     status.textContent = `Checks queued (job ${jobId}); the report updates when they finish.`;
-    const giveUp = Date.now() + 120_000;
-    while (Date.now() < giveUp) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Without a live connection, look once after a while instead.
+    if (hub.state !== signalR.HubConnectionState.Connected) {
+      await new Promise((resolve) => setTimeout(resolve, 5000));
       const latest = await getJson("/api/reports/latest");
       if (latest && latest.runAt !== before) {
         await load();
         status.textContent = "";
-        return;
       }
     }
-    status.textContent = `Job ${jobId} has not finished after 2 minutes; see /hangfire (local only) for its state.`;
   } catch (error) {
     status.textContent = `Could not run the checks: ${error.message}`;
   } finally {
     button.disabled = false;
   }
 }
+
+const hub = new signalR.HubConnectionBuilder().withUrl("/hubs/boards").withAutomaticReconnect().build();
+hub.on("reportSaved", () => load().then(() => { $("#status").textContent = ""; }));
+// Leaders' pages listen on the overview group, where saved reports are announced.
+hub.onreconnected(() => hub.invoke("SubscribeOverview").then(load));
+hub.start().then(() => hub.invoke("SubscribeOverview")).catch(() => { /* the page still works without live updates */ });
 
 $("#run-now").addEventListener("click", runNow);
 load().catch((error) => { $("#status").textContent = `Could not load the report: ${error.message}`; });
