@@ -10,6 +10,12 @@ if (args is ["nightly", ..])
     return await NightlyScenario.Run(args[1..]);
 }
 
+// Memory per active child grain, measured in a local silo (see GrainMemoryScenario).
+if (args is ["memory", ..])
+{
+    return await GrainMemoryScenario.Run(args[1..]);
+}
+
 // Push latency drives SignalR clients of its own (see PushLatencyScenario).
 if (args is ["push", ..])
 {
