@@ -4,6 +4,7 @@ using Allocation.Service.Hosting;
 using Allocation.Service.Reports;
 using Allocation.Service.Seeding;
 using Hangfire;
+using Hangfire.AspNetCore;
 using Hangfire.Dashboard;
 using Hangfire.InMemory;
 using Hangfire.PostgreSql;
@@ -48,11 +49,17 @@ public static partial class NightlyChecksSetup
             var o = sp.GetRequiredService<IOptions<NightlyChecksOptions>>().Value;
             return new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(storage.ConnectionString!, Postgres(o)), Postgres(o));
         });
-        services.AddHangfire(config => config
+        services.AddHangfire((sp, config) => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
-        services.AddHangfireServer(o => o.WorkerCount = 2);
+            .UseRecommendedSerializerSettings()
+            .UseLogProvider(new HangfireLogging(sp.GetRequiredService<ILoggerFactory>())));
+        services.AddHangfireServer((sp, o) =>
+        {
+            o.WorkerCount = 2;
+            // This host's own activator: Hangfire's global one belongs to whichever host configured it last.
+            o.Activator = new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>());
+        });
         services.AddHostedService<NightlyChecksScheduler>();
         return builder;
 

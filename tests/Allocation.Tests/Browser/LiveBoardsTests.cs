@@ -133,7 +133,7 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
         {
             // The demo queues a first run at start; it may not have finished yet.
             await leaders.Locator("#run-now").ClickAsync();
-            await Expect(summary).ToContainTextAsync("Report for", new() { Timeout = 30_000 });
+            await WithDiagnosis(() => Expect(summary).ToContainTextAsync("Report for", new() { Timeout = 30_000 }));
         }
 
         var report = await app.NewPageAsync("report.html");
@@ -145,7 +145,7 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
 
         await leaders.Locator("#run-now").ClickAsync();
 
-        await Expect(summary).Not.ToHaveTextAsync(summaryBefore, new() { Timeout = 30_000 });
+        await WithDiagnosis(() => Expect(summary).Not.ToHaveTextAsync(summaryBefore, new() { Timeout = 30_000 }));
         await Expect(when).Not.ToHaveTextAsync(whenBefore, new() { Timeout = 30_000 });
         await Expect(leaders.Locator("#run-now")).ToBeEnabledAsync();
         await Screenshot(leaders, "leaders-report");
@@ -196,6 +196,27 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
         await Expect(page.Locator("#error")).ToContainTextAsync("No team with id 'T-NOWHERE'");
         await Expect(page.Locator(".team-layout")).ToBeHiddenAsync();
         await Close(page);
+    }
+
+    /// <summary>If the report does not show, say whether this host saved one (the push was lost) and what its jobs did.</summary>
+    private async Task WithDiagnosis(Func<Task> expectation)
+    {
+        try
+        {
+            await expectation();
+        }
+        catch (PlaywrightException ex)
+        {
+            using var http = new HttpClient { BaseAddress = app.BaseAddress };
+            var latest = await http.GetAsync("/api/reports/latest");
+            var monitoring = app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+            var jobs = $"succeeded {monitoring.SucceededListCount()}, failed {monitoring.FailedCount()}, processing {monitoring.ProcessingCount()}, "
+                + $"scheduled {monitoring.ScheduledCount()}, enqueued {monitoring.EnqueuedCount("default")}; failures: "
+                + string.Join(" | ", monitoring.FailedJobs(0, 5).Select(j => j.Value.ExceptionMessage))
+                + "; retries: " + string.Join(" | ", monitoring.ScheduledJobs(0, 5).SelectMany(j => monitoring.JobDetails(j.Key).History)
+                    .Where(h => h.StateName == "Failed").Select(h => string.Join(", ", h.Data.Where(d => d.Key is "ExceptionType" or "ExceptionMessage").Select(d => d.Value))));
+            throw new Xunit.Sdk.XunitException($"{ex.Message}\nGET /api/reports/latest on this host: {(int)latest.StatusCode}; jobs: {jobs}");
+        }
     }
 
     private async Task<IPage> OpenLive(string path)
