@@ -2,9 +2,17 @@ using System.Text.Json.Serialization;
 using Allocation.Service.Api;
 using Allocation.Service.Hosting;
 using Allocation.Service.Hubs;
+using Allocation.Service.Import;
 using Allocation.Service.Jobs;
 using Allocation.Service.Seeding;
 using Scalar.AspNetCore;
+
+// `import <folder>`: a client of a running service, so no web host of its own.
+if (args is ["import", .. var importArgs])
+{
+    Environment.ExitCode = await ImportCommand.RunAsync(importArgs, Console.Out, Console.Error);
+    return;
+}
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -47,6 +55,7 @@ app.MapWorkersApi();
 app.MapChildrenApi();
 app.MapCaseRecordsApi();
 app.MapReportsApi();
+app.MapImportApi();
 app.MapNightlyChecksDashboard();
 app.MapHub<BoardsHub>("/hubs/boards");
 

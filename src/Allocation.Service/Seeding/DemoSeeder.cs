@@ -4,7 +4,6 @@ using System.Text.Json.Serialization;
 using Allocation.Grains;
 using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
-using Allocation.Grains.Directory;
 using Allocation.Grains.SocialWorkers;
 
 namespace Allocation.Service.Seeding;
@@ -68,55 +67,21 @@ public sealed partial class DemoSeeder(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public static async Task SeedAsync(IGrainFactory grains, DemoAuthority demo, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var authority = grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key);
-        foreach (var team in demo.Teams)
-        {
-            await authority.UpsertTeam(team.Id, team.Name);
-            if (team.EstablishmentFte is { } establishment)
-            {
-                await grains.GetGrain<Grains.Teams.ITeamGrain>(team.Id).SetEstablishment(establishment);
-            }
-        }
+    public static Task SeedAsync(IGrainFactory grains, DemoAuthority demo, DateTimeOffset now, CancellationToken cancellationToken) =>
+        AuthorityLoader.LoadAsync(grains, ToLoad(demo, now), cancellationToken);
 
-        foreach (var group in demo.Workers.GroupBy(w => IdDirectory.Bucket(w.Id)))
+    private static AuthorityLoad ToLoad(DemoAuthority demo, DateTimeOffset now) => new(
+        demo.Teams.Select(t => new LoadTeam(t.Id, t.Name, t.EstablishmentFte)).ToList(),
+        demo.Workers.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, w.Agency))).ToList(),
+        demo.Children.Select(c =>
         {
-            await IdDirectory.For(grains, IdKind.Worker, group.First().Id).AddMany(group.Select(w => w.Id).ToList());
-        }
-
-        await Parallel.ForEachAsync(demo.Workers, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (w, _) =>
-        {
-            var result = await grains.GetGrain<ISocialWorkerGrain>(w.Id).Upsert(new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, w.Agency));
-            if (result.Refusal is { } refusal)
-            {
-                throw new InvalidDataException($"Seed worker {w.Id}: {refusal.Detail}");
-            }
-        });
-
-        foreach (var group in demo.Children.GroupBy(c => IdDirectory.Bucket(c.Id)))
-        {
-            await IdDirectory.For(grains, IdKind.Child, group.First().Id).AddMany(group.Select(c => c.Id).ToList());
-        }
-
-        // Children of one team go in one at a time: each one updates the team's board.
-        await Parallel.ForEachAsync(demo.Children.GroupBy(c => c.TeamId), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (team, _) =>
-        {
-            foreach (var c in team)
-            {
-                var history = c.History.Select(p => new WorkerPeriod(
-                    p.WorkerId, c.TeamId, now.AddDays(-p.FromDaysAgo), p.ToDaysAgo is { } to ? now.AddDays(-to) : null,
-                    p.Reason, p.By, p.EndReason, p.ToDaysAgo is null && c.Override is { } o ? new CeilingOverride(o.By, o.Reason) : null)).ToList();
-                var result = await grains.GetGrain<IChildGrain>(c.Id).Import(new ImportChild(
-                    c.TeamId, now.AddDays(-c.ReferredDaysAgo), now.AddHours(-c.ClockStartedHoursAgo), history,
-                    c.Override is { } ov ? new CeilingOverride(ov.By, ov.Reason) : null, CaseRecordOf(c.CaseRecord, now)));
-                if (result.Refusal is { } refusal)
-                {
-                    throw new InvalidDataException($"Seed child {c.Id}: {refusal.Detail}");
-                }
-            }
-        });
-    }
+            var history = c.History.Select(p => new WorkerPeriod(
+                p.WorkerId, c.TeamId, now.AddDays(-p.FromDaysAgo), p.ToDaysAgo is { } to ? now.AddDays(-to) : null,
+                p.Reason, p.By, p.EndReason, p.ToDaysAgo is null && c.Override is { } o ? new CeilingOverride(o.By, o.Reason) : null)).ToList();
+            return new LoadChild(c.Id, new ImportChild(
+                c.TeamId, now.AddDays(-c.ReferredDaysAgo), now.AddHours(-c.ClockStartedHoursAgo), history,
+                c.Override is { } ov ? new CeilingOverride(ov.By, ov.Reason) : null, CaseRecordOf(c.CaseRecord, now)));
+        }).ToList());
 
     private static CaseRecord? CaseRecordOf(DemoCaseRecord? r, DateTimeOffset now)
     {

@@ -1,0 +1,68 @@
+using Allocation.Grains.Authority;
+using Allocation.Grains.Children;
+using Allocation.Grains.Directory;
+using Allocation.Grains.SocialWorkers;
+using Allocation.Grains.Teams;
+
+namespace Allocation.Service.Seeding;
+
+public sealed record LoadTeam(string Id, string Name, decimal? EstablishmentFte = null);
+
+public sealed record LoadWorker(string Id, UpsertWorker Worker);
+
+public sealed record LoadChild(string Id, ImportChild Child);
+
+/// <summary>An authority ready to load: what the demo seed and a bulk import both turn into.</summary>
+public sealed record AuthorityLoad(IReadOnlyList<LoadTeam> Teams, IReadOnlyList<LoadWorker> Workers, IReadOnlyList<LoadChild> Children);
+
+/// <summary>Loads teams, then workers, then children with their history, through the grains.</summary>
+public static class AuthorityLoader
+{
+    public const int MaxParallelism = 8;
+
+    public static async Task LoadAsync(IGrainFactory grains, AuthorityLoad load, CancellationToken cancellationToken)
+    {
+        var authority = grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key);
+        foreach (var team in load.Teams)
+        {
+            await authority.UpsertTeam(team.Id, team.Name);
+            if (team.EstablishmentFte is { } establishment)
+            {
+                await grains.GetGrain<ITeamGrain>(team.Id).SetEstablishment(establishment);
+            }
+        }
+
+        foreach (var group in load.Workers.GroupBy(w => IdDirectory.Bucket(w.Id)))
+        {
+            await IdDirectory.For(grains, IdKind.Worker, group.First().Id).AddMany(group.Select(w => w.Id).ToList());
+        }
+
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxParallelism, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(load.Workers, parallel, async (w, _) =>
+        {
+            var result = await grains.GetGrain<ISocialWorkerGrain>(w.Id).Upsert(w.Worker);
+            if (result.Refusal is { } refusal)
+            {
+                throw new InvalidDataException($"Worker {w.Id}: {refusal.Detail}");
+            }
+        });
+
+        foreach (var group in load.Children.GroupBy(c => IdDirectory.Bucket(c.Id)))
+        {
+            await IdDirectory.For(grains, IdKind.Child, group.First().Id).AddMany(group.Select(c => c.Id).ToList());
+        }
+
+        // Children of one team go in one at a time: each one updates the team's board.
+        await Parallel.ForEachAsync(load.Children.GroupBy(c => c.Child.TeamId), parallel, async (team, _) =>
+        {
+            foreach (var c in team)
+            {
+                var result = await grains.GetGrain<IChildGrain>(c.Id).Import(c.Child);
+                if (result.Refusal is { } refusal)
+                {
+                    throw new InvalidDataException($"Child {c.Id}: {refusal.Detail}");
+                }
+            }
+        });
+    }
+}

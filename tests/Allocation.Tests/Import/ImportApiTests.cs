@@ -1,0 +1,139 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Allocation.Service.Import;
+using Allocation.Tests.Infrastructure;
+
+namespace Allocation.Tests.Import;
+
+[Collection(AppCollection.Name)]
+public class ImportApiTests(AppFactory factory)
+{
+    private readonly HttpClient _http = factory.CreateClient();
+    private readonly string _p = Guid.NewGuid().ToString("N")[..8];
+
+    private Dictionary<string, string> Files() => new()
+    {
+        [AuthorityCsv.TeamsFile] = $"team_id,name\n{_p}-T1,\"Assessment, North\"\n{_p}-T2,Children in Care\n",
+        [AuthorityCsv.WorkersFile] = "worker_id,name,team_id,role,fte,ceiling\n" +
+            $"{_p}-W1,Ann Able,{_p}-T1,SocialWorker,1.0,\n{_p}-W2,Ben Best,{_p}-T1,NewlyQualified,0.5,\n{_p}-W3,Cal Cole,{_p}-T2,PersonalAdviser,0.8,1\n",
+        [AuthorityCsv.ChildrenFile] = "child_id,team_id,referred_at,clock_started_at,worker_id,override_by,override_reason\n" +
+            $"{_p}-C1,{_p}-T1,2026-01-05T00:00:00Z,2026-01-05T09:00:00Z,{_p}-W1,,\n" +
+            $"{_p}-C2,{_p}-T1,2026-11-01T00:00:00Z,2026-11-01T09:30:00Z,,,\n" +
+            $"{_p}-C3,{_p}-T2,2026-02-01T00:00:00Z,2026-02-01T10:00:00Z,{_p}-W3,,\n" +
+            $"{_p}-C4,{_p}-T2,2026-02-02T00:00:00Z,2026-02-02T10:00:00Z,{_p}-W3,HOS-01,Sibling already allocated\n",
+        [AuthorityCsv.HistoryFile] = "child_id,worker_id,from,to,reason\n" +
+            $"{_p}-C1,{_p}-W2,2026-01-05T12:00:00Z,2026-03-01T00:00:00Z,allocation\n" +
+            $"{_p}-C1,{_p}-W1,2026-03-01T00:00:00Z,,Caseload rebalanced\n" +
+            $"{_p}-C3,{_p}-W3,2026-02-01T12:00:00Z,,allocation\n" +
+            $"{_p}-C4,{_p}-W3,2026-02-02T12:00:00Z,,allocation\n",
+    };
+
+    [Fact]
+    public async Task Import_then_export_gives_back_the_same_files()
+    {
+        var files = Files();
+        var response = await _http.PostAsync("/api/import", Form(files));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var counts = JsonDocument.Parse(text).RootElement;
+        Assert.Equal((2, 3, 4, 4), (counts.GetProperty("teams").GetInt32(), counts.GetProperty("workers").GetInt32(),
+            counts.GetProperty("children").GetInt32(), counts.GetProperty("historyPeriods").GetInt32()));
+
+        foreach (var (name, imported) in files)
+        {
+            var export = await _http.GetAsync($"/api/export/{name}");
+            Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+            Assert.Equal("text/csv", export.Content.Headers.ContentType?.MediaType);
+            var exported = await export.Content.ReadAsStringAsync();
+            // The service is shared with other tests: compare this test's rows, in any order.
+            Assert.Equal(Lines(imported), Lines(exported).Where(l => l.Contains(_p, StringComparison.Ordinal) || !l.Contains('-')).Order());
+        }
+
+        var board = JsonDocument.Parse(await _http.GetStringAsync($"/api/teams/{_p}-T2/board")).RootElement;
+        Assert.Equal(2, board.GetProperty("workers")[0].GetProperty("caseload").GetInt32());
+    }
+
+    [Fact]
+    public async Task One_bad_row_and_nothing_is_imported()
+    {
+        var files = Files();
+        files[AuthorityCsv.ChildrenFile] += $"{_p}-C5,{_p}-T1,2026-01-05,2026-01-05,{_p}-W-GHOST,,\n";
+        files[AuthorityCsv.WorkersFile] += $"{_p}-W4,Dee,{_p}-T1,SocialWorker,2,\n";
+
+        var response = await _http.PostAsync("/api/import", Form(files));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var errors = JsonDocument.Parse(text).RootElement.GetProperty("errors").EnumerateArray()
+            .Select(e => (e.GetProperty("file").GetString(), e.GetProperty("line").GetInt32(), e.GetProperty("column").GetString())).ToList();
+        Assert.Equal([(AuthorityCsv.WorkersFile, 5, "fte"), (AuthorityCsv.ChildrenFile, 6, "worker_id")], errors);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"/api/teams/{_p}-T1/board")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"/api/workers/{_p}-W1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"/api/children/{_p}-C1")).StatusCode);
+        Assert.DoesNotContain($"{_p}-T", await _http.GetStringAsync("/api/teams"));
+    }
+
+    [Fact]
+    public async Task Importing_a_child_twice_is_rejected()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _http.PostAsync("/api/import", Form(Files()))).StatusCode);
+
+        var again = await _http.PostAsync("/api/import", Form(new() { [AuthorityCsv.ChildrenFile] = Files()[AuthorityCsv.ChildrenFile] }));
+
+        var text = await again.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        var errors = JsonDocument.Parse(text).RootElement.GetProperty("errors").EnumerateArray().ToList();
+        Assert.Equal([2, 3, 4, 5], errors.Where(e => e.GetProperty("column").GetString() == "child_id").Select(e => e.GetProperty("line").GetInt32()));
+        Assert.All(errors.Where(e => e.GetProperty("column").GetString() == "child_id"), e => Assert.Contains("already exists", e.GetProperty("reason").GetString()));
+    }
+
+    [Fact]
+    public async Task The_command_posts_a_folder_and_prints_the_result()
+    {
+        var folder = Directory.CreateTempSubdirectory("import-").FullName;
+        foreach (var (name, content) in Files())
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, name), content);
+        }
+
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await ImportCommand.RunAsync([folder], output, error, factory.Server.CreateHandler());
+
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("[3/3]", output.ToString());
+        Assert.Contains("Imported 2 teams, 3 workers, 4 children", output.ToString());
+
+        var rejected = new StringWriter();
+        Assert.Equal(1, await ImportCommand.RunAsync([folder], output, rejected, factory.Server.CreateHandler()));
+        Assert.Contains($"children.csv:2 [child_id] Child '{_p}-C1' already exists", rejected.ToString());
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task Unknown_export_file_is_404()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/api/export/secrets.csv")).StatusCode);
+    }
+
+    private static IEnumerable<string> Lines(string csv) =>
+        csv.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n', StringSplitOptions.RemoveEmptyEntries).Order();
+
+    private static MultipartFormDataContent Form(Dictionary<string, string> files)
+    {
+        var form = new MultipartFormDataContent();
+        foreach (var (name, content) in files)
+        {
+            var part = new ByteArrayContent(Encoding.UTF8.GetBytes(content));
+            part.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+            form.Add(part, Path.GetFileNameWithoutExtension(name), name);
+        }
+
+        return form;
+    }
+}
