@@ -38,6 +38,11 @@ public static class IdDirectory
 
     public static Task Add(IGrainFactory grains, IdKind kind, string id) => For(grains, kind, id).Add(id);
 
+    /// <summary>Adds many ids with one call (and at most one write) per bucket.</summary>
+    public static Task AddAll(IGrainFactory grains, IdKind kind, IEnumerable<string> ids) =>
+        Task.WhenAll(ids.GroupBy(Bucket).Select(bucket =>
+            grains.GetGrain<IIdDirectoryGrain>(Key(kind, bucket.Key)).AddMany(bucket.ToList())));
+
     // A stable hash (string.GetHashCode is randomised per process, and buckets are persisted).
     public static int Bucket(string id)
     {

@@ -4,7 +4,6 @@ using System.Text;
 using Allocation.Grains;
 using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
-using Allocation.Grains.Directory;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Allocation.Service.Import;
@@ -156,14 +155,14 @@ public static partial class ImportApi
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(workerIds, parallel, async (id, _) =>
         {
-            if (await IdDirectory.Contains(grains, IdKind.Worker, id) && await grains.GetGrain<ISocialWorkerGrain>(id).Get() is { } w)
+            if (await Known.Worker(grains, id) && await grains.GetGrain<ISocialWorkerGrain>(id).Get() is { } w)
             {
                 workers[id] = new ExistingWorker(w.TeamId, w.CaseloadCount, w.Ceiling);
             }
         });
         await Parallel.ForEachAsync(files.DeclaredChildren, parallel, async (id, _) =>
         {
-            if (await IdDirectory.Contains(grains, IdKind.Child, id))
+            if (await Known.Child(grains, id))
             {
                 children[id] = true;
             }

@@ -32,10 +32,7 @@ public static class AuthorityLoader
             }
         }
 
-        foreach (var group in load.Workers.GroupBy(w => IdDirectory.Bucket(w.Id)))
-        {
-            await IdDirectory.For(grains, IdKind.Worker, group.First().Id).AddMany(group.Select(w => w.Id).ToList());
-        }
+        await IdDirectory.AddAll(grains, IdKind.Worker, load.Workers.Select(w => w.Id));
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(load.Workers, parallel, async (w, _) =>
@@ -47,10 +44,7 @@ public static class AuthorityLoader
             }
         });
 
-        foreach (var group in load.Children.GroupBy(c => IdDirectory.Bucket(c.Id)))
-        {
-            await IdDirectory.For(grains, IdKind.Child, group.First().Id).AddMany(group.Select(c => c.Id).ToList());
-        }
+        await IdDirectory.AddAll(grains, IdKind.Child, load.Children.Select(c => c.Id));
 
         // Children of one team go in one at a time: each one updates the team's board.
         await Parallel.ForEachAsync(load.Children.GroupBy(c => c.Child.TeamId), parallel, async (team, _) =>
