@@ -73,7 +73,14 @@ public class NightlyChecksPostgresTests(PostgresServer postgres)
         await connection.OpenAsync();
         Assert.Equal(1L, await Scalar<long>(connection, "select count(*) from threshold_report"));
         Assert.Equal(1L, await Scalar<long>(connection, "select count(*) from hangfire.set where key = 'recurring-jobs' and value = 'nightly-threshold-checks'"));
-        Assert.Equal("Succeeded", await Scalar<string>(connection, $"select statename from hangfire.job where id = {long.Parse(jobId!, System.Globalization.CultureInfo.InvariantCulture)}"));
+        // The report is saved inside the job; Hangfire marks the job succeeded just after it returns.
+        var state = "";
+        for (var wait = DateTimeOffset.UtcNow.AddSeconds(30); state != "Succeeded" && DateTimeOffset.UtcNow < wait; await Task.Delay(100))
+        {
+            state = await Scalar<string>(connection, $"select statename from hangfire.job where id = {long.Parse(jobId!, System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+
+        Assert.Equal("Succeeded", state);
     }
 
     private static ThresholdReport Report(DateOnly date, int caseholders, int atOrUnder, ThresholdReport? previous) =>
