@@ -1,9 +1,11 @@
 using System.Text.Json.Serialization;
 using Allocation.Service.Api;
+using Allocation.Service.Audit;
 using Allocation.Service.Hosting;
 using Allocation.Service.Hubs;
 using Allocation.Service.Import;
 using Allocation.Service.Jobs;
+using Allocation.Service.Security;
 using Allocation.Service.Seeding;
 using Scalar.AspNetCore;
 
@@ -15,10 +17,15 @@ if (args is ["import", .. var importArgs])
 }
 
 var builder = WebApplication.CreateBuilder(args);
+// The hosting layer logs each request's URL with its query string, where SignalR clients carry their access token
+// (browsers cannot set headers on WebSockets). Set in code, after configuration, so no log level setting undoes it.
+builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
 var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
+builder.AddAllocationIdentity();
+builder.Services.AddAuditTrail(storage);
 builder.Services.AddDemoSeeding();
 // After seeding: the demo's first threshold report runs over the seeded authority.
 builder.AddNightlyChecks(storage);
@@ -46,9 +53,13 @@ app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Error
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseAuthentication();
+app.UseAuthorization();
 
-app.MapOpenApi();
-app.MapScalarApiReference("/api-docs");
+// The API's description is public; what it describes is not.
+app.MapOpenApi().AllowAnonymous();
+app.MapScalarApiReference("/api-docs").AllowAnonymous();
+app.MapDemoSignIn();
 app.MapAllocationHealthChecks();
 app.MapTeamsApi();
 app.MapWorkersApi();
@@ -56,6 +67,9 @@ app.MapChildrenApi();
 app.MapCaseRecordsApi();
 app.MapReportsApi();
 app.MapImportApi();
+app.MapAuditApi();
+app.MapGet("/api/me", (HttpContext http) => TypedResults.Ok(http.User.Allocation()))
+    .RequireAuthorization(Policies.SignedIn).WithTags("Identity").WithSummary("The signed-in user: id, roles, teams, worker id.");
 app.MapNightlyChecksDashboard();
 app.MapHub<BoardsHub>("/hubs/boards");
 

@@ -1,5 +1,7 @@
 using Allocation.Grains.Children;
 using Allocation.Grains.Teams;
+using Allocation.Service.Audit;
+using Allocation.Service.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Allocation.Service.Api;
@@ -14,24 +16,32 @@ public static class CaseRecordsApi
     public static IEndpointRouteBuilder MapCaseRecordsApi(this IEndpointRouteBuilder app)
     {
         app.MapPut("/api/children/{childId}/case-record", async Task<Results<Ok<ChildrenApi.ChildResponse>, ProblemHttpResult>> (
-            string childId, UpdateCaseRecord body, IGrainFactory grains) =>
+            string childId, UpdateCaseRecord body, IGrainFactory grains, HttpContext http) =>
         {
             if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false)) is { } invalid)
             {
                 return invalid;
             }
 
-            if (!await Known.Child(grains, childId))
+            var grain = grains.GetGrain<IChildGrain>(childId);
+            if (!await Known.Child(grains, childId) || await grain.Get() is not { } child)
             {
                 return Problems.NotFound("child", childId);
             }
 
-            var result = await grains.GetGrain<IChildGrain>(childId).UpdateCaseRecord(body);
+            var note = http.AuditNote();
+            (note.TeamId, note.WorkerId) = (child.TeamId, child.WorkerId);
+            if (Access.ReadChild(http, child) is { } forbidden)
+            {
+                return forbidden;
+            }
+
+            var result = await grain.UpdateCaseRecord(body);
             return result.Refusal is { } refusal
                 ? Problems.From(refusal)
                 : TypedResults.Ok(new ChildrenApi.ChildResponse(result.Child!, result.Receipt!, result.Replayed));
-        }).WithTags("Children")
-          .WithSummary("Replaces the child's case record: plan type and start, latest statutory visit (due, done), latest assessment (start, completion), last supervision and management oversight.");
+        }).RequireAuthorization(Policies.Caseloads).Audited("child.case-record").WithTags("Children")
+          .WithSummary("Replaces the child's case record: plan type and start, latest statutory visit (due, done), latest assessment (start, completion), last supervision and management oversight. The child's worker, its team's managers and leaders.");
 
         app.MapPut("/api/teams/{teamId}/establishment", async Task<Results<Ok<EstablishmentResponse>, ProblemHttpResult>> (
             string teamId, EstablishmentBody body, IGrainFactory grains) =>
@@ -48,7 +58,7 @@ public static class CaseRecordsApi
 
             await grains.GetGrain<ITeamGrain>(teamId).SetEstablishment(body.EstablishmentFte);
             return TypedResults.Ok(new EstablishmentResponse(teamId, body.EstablishmentFte));
-        }).WithTags("Teams")
+        }).RequireAuthorization(Policies.Administrators).Audited("team.establishment").WithTags("Teams")
           .WithSummary("Sets the team's establishment (funded FTE) for the vacancy and agency checks; null when unknown.");
 
         return app;

@@ -1,6 +1,8 @@
 using Allocation.Grains;
 using Allocation.Grains.Children;
 using Allocation.Grains.Directory;
+using Allocation.Service.Audit;
+using Allocation.Service.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Allocation.Service.Api;
@@ -15,7 +17,7 @@ public static class ChildrenApi
     {
         var api = app.MapGroup("/api/children").WithTags("Children");
 
-        api.MapGet("/{childId}", async Task<Results<Ok<ChildView>, ProblemHttpResult>> (string childId, IGrainFactory grains) =>
+        api.MapGet("/{childId}", async Task<Results<Ok<ChildView>, ProblemHttpResult>> (string childId, IGrainFactory grains, HttpContext http) =>
         {
             if (!Problems.IsValidId(childId) || !await Known.Child(grains, childId)
                 || await grains.GetGrain<IChildGrain>(childId).Get() is not { } child)
@@ -23,10 +25,10 @@ public static class ChildrenApi
                 return Problems.NotFound("child", childId);
             }
 
-            return TypedResults.Ok(child);
-        }).WithSummary("A child: team, worker, 24-hour clock, worker history (who, when, why) and worker-change counts.");
+            return Access.ReadChild(http, child) is { } forbidden ? forbidden : TypedResults.Ok(child);
+        }).RequireAuthorization(Policies.Caseloads).WithSummary("A child: team, worker, 24-hour clock, worker history (who, when, why) and worker-change counts.");
 
-        api.MapPost("/{childId}/refer", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, ReferChild body, IGrainFactory grains) =>
+        api.MapPost("/{childId}/refer", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, ReferChild body, IGrainFactory grains, HttpContext http) =>
         {
             if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("teamId", body.TeamId, true)) is { } invalid)
             {
@@ -38,31 +40,40 @@ public static class ChildrenApi
                 return Problems.NotFound("team", body.TeamId);
             }
 
-            await IdDirectory.Add(grains, IdKind.Child, childId);
-            return Answer(await grains.GetGrain<IChildGrain>(childId).Refer(body));
-        }).WithSummary("Refers a child to a team (or re-refers a closed child): the 24-hour clock starts.");
+            if (Access.ChangeTeam(http, body.TeamId) is { } forbidden)
+            {
+                return forbidden;
+            }
 
-        api.MapPost("/{childId}/allocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, AllocateChild body, IGrainFactory grains) =>
+            await IdDirectory.Add(grains, IdKind.Child, childId);
+            return Answer(await grains.GetGrain<IChildGrain>(childId).Refer(body with { By = http.User.Allocation().Id }));
+        }).RequireAuthorization(Policies.TeamManagement).Audited("child.refer")
+          .WithSummary("Refers a child to a team (or re-refers a closed child): the 24-hour clock starts. Practice managers of that team and leaders.");
+
+        api.MapPost("/{childId}/allocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, AllocateChild body, IGrainFactory grains, HttpContext http) =>
         {
             if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true)) is { } invalid)
             {
                 return invalid;
             }
 
-            return await Run(grains, childId, body.WorkerId, c => c.Allocate(body));
-        }).WithSummary("Allocates an unallocated child to a worker of its team, within the worker's ceiling (or above it with an override).");
+            return await Run(http, grains, childId, body.WorkerId, body.Override,
+                (c, by) => c.Allocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null }));
+        }).RequireAuthorization(Policies.TeamManagement).Audited("child.allocate")
+          .WithSummary("Allocates an unallocated child to a worker of its team, within the worker's ceiling (or above it with a senior leader's override and reason).");
 
-        api.MapPost("/{childId}/reallocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, ReallocateChild body, IGrainFactory grains) =>
+        api.MapPost("/{childId}/reallocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, ReallocateChild body, IGrainFactory grains, HttpContext http) =>
         {
             if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true), ("reason", body.Reason, false)) is { } invalid)
             {
                 return invalid;
             }
 
-            return await Run(grains, childId, body.WorkerId, c => c.Reallocate(body));
-        }).WithSummary("Moves an allocated child to another worker of its team; counts as a worker change.");
+            return await Run(http, grains, childId, body.WorkerId, body.Override,
+                (c, by) => c.Reallocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null }));
+        }).RequireAuthorization(Policies.TeamManagement).Audited("child.reallocate").WithSummary("Moves an allocated child to another worker of its team; counts as a worker change.");
 
-        api.MapPost("/{childId}/transfer", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, TransferChild body, IGrainFactory grains) =>
+        api.MapPost("/{childId}/transfer", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, TransferChild body, IGrainFactory grains, HttpContext http) =>
         {
             if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("toTeamId", body.ToTeamId, true), ("reason", body.Reason, false)) is { } invalid)
             {
@@ -74,28 +85,40 @@ public static class ChildrenApi
                 return Problems.NotFound("team", body.ToTeamId);
             }
 
-            return await Run(grains, childId, null, c => c.Transfer(body));
-        }).WithSummary("Transfers a child to another team: a transfer point; it waits there unallocated with a new 24-hour clock.");
+            return await Run(http, grains, childId, null, null, (c, by) => c.Transfer(body with { By = by }));
+        }).RequireAuthorization(Policies.TeamManagement).Audited("child.transfer")
+          .WithSummary("Transfers a child out of its team to another (a transfer point); it waits there unallocated with a new 24-hour clock. The child's own team's managers and leaders.");
 
-        api.MapPost("/{childId}/close", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, CloseChild body, IGrainFactory grains) =>
+        api.MapPost("/{childId}/close", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, CloseChild body, IGrainFactory grains, HttpContext http) =>
         {
             if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("reason", body.Reason, false)) is { } invalid)
             {
                 return invalid;
             }
 
-            return await Run(grains, childId, null, c => c.Close(body));
-        }).WithSummary("Closes the child's case, freeing the worker's place. The history is kept.");
+            return await Run(http, grains, childId, null, null, (c, by) => c.Close(body with { By = by }));
+        }).RequireAuthorization(Policies.TeamManagement).Audited("child.close").WithSummary("Closes the child's case, freeing the worker's place. The history is kept.");
 
         return app;
     }
 
+    /// <summary>A command on an existing child by a manager of its team (or a leader): the child is read first for its
+    /// team, which the audit entry records too.</summary>
     private static async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> Run(
-        IGrainFactory grains, string childId, string? workerId, Func<IChildGrain, Task<ChildResult>> command)
+        HttpContext http, IGrainFactory grains, string childId, string? workerId, CeilingOverride? ceilingOverride,
+        Func<IChildGrain, string, Task<ChildResult>> command)
     {
-        if (!await Known.Child(grains, childId))
+        var grain = grains.GetGrain<IChildGrain>(childId);
+        if (!await Known.Child(grains, childId) || await grain.Get() is not { } child)
         {
             return Problems.NotFound("child", childId);
+        }
+
+        var note = http.AuditNote();
+        (note.TeamId, note.WorkerId) = (child.TeamId, child.WorkerId);
+        if ((Access.ChangeTeam(http, child.TeamId) ?? Access.Override(http, ceilingOverride)) is { } forbidden)
+        {
+            return forbidden;
         }
 
         if (workerId is not null && !await Known.Worker(grains, workerId))
@@ -103,7 +126,7 @@ public static class ChildrenApi
             return Problems.NotFound("worker", workerId);
         }
 
-        return Answer(await command(grains.GetGrain<IChildGrain>(childId)));
+        return Answer(await command(grain, http.User.Allocation().Id));
     }
 
     private static Results<Ok<ChildResponse>, ProblemHttpResult> Answer(ChildResult result) =>

@@ -6,6 +6,7 @@ using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
+using Allocation.Service.Audit;
 using Allocation.Service.Import;
 using Allocation.Service.Seeding;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -23,7 +24,8 @@ public static partial class ImportApi
 
     public static IEndpointRouteBuilder MapImportApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Import and export");
+        // Whole-authority data: administrators only.
+        var api = app.MapGroup("/api").WithTags("Import and export").RequireAuthorization(Security.Policies.Administrators);
 
         api.MapPost("/import", async Task<Results<Ok<ImportCounts>, ProblemHttpResult>> (
             IFormFileCollection files, IGrainFactory grains, IOptions<AllocationOptions> options,
@@ -87,6 +89,7 @@ public static partial class ImportApi
             }
         })
         .DisableAntiforgery()
+        .Audited("authority.import")
         .WithSummary("Loads teams, workers and children (with worker history) from CSV files; all or nothing.");
 
         api.MapGet("/export/{file}", async Task<Results<FileContentHttpResult, ProblemHttpResult>> (string file, IGrainFactory grains) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Allocation.Grains.Kpis;
+using Allocation.Service.Audit;
 using Allocation.Service.Jobs;
 using Allocation.Service.Reports;
 using Hangfire;
@@ -22,7 +23,8 @@ public static class ReportsApi
 
     public static IEndpointRouteBuilder MapReportsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/reports").WithTags("Reports");
+        // Authority-wide figures: leaders and administrators.
+        var api = app.MapGroup("/api/reports").WithTags("Reports").RequireAuthorization(Security.Policies.LeadersOrAdministrators);
 
         api.MapGet("/latest", async Task<Results<Ok<ThresholdReport>, ProblemHttpResult>> (IReportStore reports, CancellationToken ct) =>
             await reports.GetLatestAsync(ct) is { } report ? TypedResults.Ok(report) : NoReport("latest"))
@@ -100,7 +102,7 @@ public static class ReportsApi
         {
             var id = jobs.Enqueue<NightlyThresholdChecks>(job => job.Execute(CancellationToken.None));
             return TypedResults.Accepted("/api/reports/latest", new RunAccepted(id, "queued"));
-        }).WithSummary("Runs the threshold checks now; today's report is replaced when the run completes.");
+        }).Audited("reports.run").WithSummary("Runs the threshold checks now; today's report is replaced when the run completes.");
 
         return app;
     }

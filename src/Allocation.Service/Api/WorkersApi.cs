@@ -1,5 +1,8 @@
 using Allocation.Grains.Directory;
+using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
+using Allocation.Service.Audit;
+using Allocation.Service.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Allocation.Service.Api;
@@ -26,9 +29,10 @@ public static class WorkersApi
             await IdDirectory.Add(grains, IdKind.Worker, workerId);
             var result = await grains.GetGrain<ISocialWorkerGrain>(workerId).Upsert(body);
             return result.Refusal is { } refusal ? Problems.From(refusal) : TypedResults.Ok(result.Worker!);
-        }).WithSummary("Creates or updates a worker: team, role, FTE and an optional explicit ceiling.");
+        }).RequireAuthorization(Policies.Administrators).Audited("worker.upsert")
+          .WithSummary("Creates or updates a worker: team, role, FTE and an optional explicit ceiling. Administrators.");
 
-        api.MapGet("/{workerId}", async Task<Results<Ok<WorkerView>, ProblemHttpResult>> (string workerId, IGrainFactory grains) =>
+        api.MapGet("/{workerId}", async Task<Results<Ok<WorkerView>, ProblemHttpResult>> (string workerId, IGrainFactory grains, HttpContext http) =>
         {
             if (!Problems.IsValidId(workerId) || !await Known.Worker(grains, workerId)
                 || await grains.GetGrain<ISocialWorkerGrain>(workerId).Get() is not { } worker)
@@ -36,38 +40,47 @@ public static class WorkersApi
                 return Problems.NotFound("worker", workerId);
             }
 
-            return TypedResults.Ok(worker);
-        }).WithSummary("A worker's caseload, ceiling and absences.");
+            return Access.ReadWorker(http, worker) is { } forbidden ? forbidden : TypedResults.Ok(worker);
+        }).RequireAuthorization(Policies.WorkerRecords)
+          .WithSummary("A worker's caseload, ceiling and absences: the worker, their team's managers, leaders and administrators.");
 
-        api.MapPost("/{workerId}/absences", async Task<Results<Ok<WorkerResult>, ProblemHttpResult>> (string workerId, StartAbsence body, IGrainFactory grains) =>
+        api.MapPost("/{workerId}/absences", async Task<Results<Ok<WorkerResult>, ProblemHttpResult>> (string workerId, StartAbsence body, IGrainFactory grains, HttpContext http) =>
         {
             if (Problems.Check(("workerId", workerId, true), ("requestId", body.RequestId, false), ("reason", body.Reason, false)) is { } invalid)
             {
                 return invalid;
             }
 
-            return await Run(grains, workerId, body.MoveToWorkerId, () => Staffing.StartAbsence(grains, workerId, body));
-        }).WithSummary("Records leave; from its start the worker takes no new children and their children go back to the queue or to the named worker.");
+            return await Run(http, grains, workerId, body.MoveToWorkerId, body.RequestId, body.Reason,
+                by => Staffing.StartAbsence(grains, workerId, body with { By = by }));
+        }).RequireAuthorization(Policies.StaffManagement).Audited("worker.absence").WithSummary("Records leave; from its start the worker takes no new children and their children go back to the queue or to the named worker.");
 
-        api.MapPost("/{workerId}/leave", async Task<Results<Ok<WorkerResult>, ProblemHttpResult>> (string workerId, LeaveService body, IGrainFactory grains) =>
+        api.MapPost("/{workerId}/leave", async Task<Results<Ok<WorkerResult>, ProblemHttpResult>> (string workerId, LeaveService body, IGrainFactory grains, HttpContext http) =>
         {
             if (Problems.Check(("workerId", workerId, true), ("requestId", body.RequestId, false), ("reason", body.Reason, false)) is { } invalid)
             {
                 return invalid;
             }
 
-            return await Run(grains, workerId, body.MoveToWorkerId, () => Staffing.Leave(grains, workerId, body));
-        }).WithSummary("The worker leaves the service; their children go back to the queue or to the named worker.");
+            return await Run(http, grains, workerId, body.MoveToWorkerId, body.RequestId, body.Reason,
+                by => Staffing.Leave(grains, workerId, body with { By = by }));
+        }).RequireAuthorization(Policies.StaffManagement).Audited("worker.leave").WithSummary("The worker leaves the service; their children go back to the queue or to the named worker.");
 
         return app;
     }
 
     private static async Task<Results<Ok<WorkerResult>, ProblemHttpResult>> Run(
-        IGrainFactory grains, string workerId, string? moveTo, Func<Task<WorkerResult>> command)
+        HttpContext http, IGrainFactory grains, string workerId, string? moveTo, string requestId, string reason, Func<string, Task<WorkerResult>> command)
     {
-        if (!await Known.Worker(grains, workerId))
+        if (!await Known.Worker(grains, workerId) || await grains.GetGrain<ISocialWorkerGrain>(workerId).Get() is not { } worker)
         {
             return Problems.NotFound("worker", workerId);
+        }
+
+        http.AuditNote().TeamId = worker.TeamId;
+        if (Access.ManageWorker(http, worker) is { } forbidden)
+        {
+            return forbidden;
         }
 
         if (moveTo is not null && (!Problems.IsValidId(moveTo) || !await Known.Worker(grains, moveTo)))
@@ -75,7 +88,23 @@ public static class WorkersApi
             return Problems.NotFound("worker", moveTo);
         }
 
-        var result = await command();
-        return result.Refusal is { } refusal ? Problems.From(refusal) : TypedResults.Ok(result);
+        var user = http.User.Allocation();
+        var result = await command(user.Id);
+        if (result.Refusal is { } refusal)
+        {
+            return Problems.From(refusal);
+        }
+
+        // Each child moved off the caseload is on its own chronology too, after the command's own entry.
+        foreach (var moved in result.Moved.Where(m => m.Kind != ReleaseKind.NotHeld))
+        {
+            http.AuditNote().FollowUps.Add(new AuditEntry(0, DateTimeOffset.UtcNow, user.Id, user.RoleText, "child.released", AuditOutcome.Accepted, 200,
+                $"{requestId}/{moved.ChildId}", Audit.AuditIds.TraceId(http), moved.ChildId, worker.TeamId, workerId, null,
+                moved.Kind == ReleaseKind.Moved ? moved.WorkerId : null,
+                moved.MoveRefused?.Rule, null, reason, null,
+                moved.Kind == ReleaseKind.Moved ? $"moved to {moved.WorkerId}" : "returned to the team's queue"));
+        }
+
+        return TypedResults.Ok(result);
     }
 }

@@ -8,8 +8,8 @@ public sealed record ImportArguments(string Folder, Uri Url);
 
 /// <summary>
 /// <c>import &lt;folder&gt; [--url http://127.0.0.1:5080]</c>: posts the folder's CSV files to a running service's
-/// <c>/api/import</c> and prints each phase and the result. Only a service on this machine: the endpoint has no
-/// access control yet.
+/// <c>/api/import</c> and prints each phase and the result. Only a service on this machine. The import needs an
+/// administrator: the token in <c>ALLOCATION_TOKEN</c>, else (the demo) the demo administrator's from the demo sign-in.
 /// </summary>
 public static class ImportCommand
 {
@@ -100,6 +100,11 @@ public static class ImportCommand
         using var http = handler is null ? new HttpClient() : new HttpClient(handler);
         http.BaseAddress = arguments.Url;
         http.Timeout = TimeSpan.FromMinutes(30);
+        if (await TokenAsync(http) is { } token)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
         await output.WriteLineAsync($"[2/3] Sending to {new Uri(arguments.Url, "/api/import")}");
         await output.WriteLineAsync("[3/3] Validating every row, then importing (nothing is written if a row is rejected)");
         var elapsed = Stopwatch.StartNew();
@@ -151,6 +156,32 @@ public static class ImportCommand
             }
 
             return 1;
+        }
+    }
+
+    /// <summary>ALLOCATION_TOKEN, else a demo administrator's token when the service offers the demo sign-in.</summary>
+    private static async Task<string?> TokenAsync(HttpClient http)
+    {
+        if (Environment.GetEnvironmentVariable("ALLOCATION_TOKEN") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        try
+        {
+            using var response = await http.PostAsync("/api/demo/sign-in",
+                new StringContent("""{"userId":"U-ADMIN"}""", System.Text.Encoding.UTF8, "application/json"));
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return json.RootElement.GetProperty("accessToken").GetString();
+        }
+        catch (HttpRequestException)
+        {
+            return null;
         }
     }
 }

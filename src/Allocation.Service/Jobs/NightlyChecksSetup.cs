@@ -75,17 +75,17 @@ public static partial class NightlyChecksSetup
     /// The Hangfire dashboard at <c>/hangfire</c>, in Development only and to loopback requests only: it can trigger and
     /// delete jobs, and there is no access control yet. Elsewhere it is not mapped at all.
     /// </summary>
+    /// <summary>The job dashboard, for administrators (the bearer token, or in a browser the cookie the sign-in page
+    /// sets for this path only).</summary>
     public static WebApplication MapNightlyChecksDashboard(this WebApplication app)
     {
-        if (app.Environment.IsDevelopment())
+        app.MapHangfireDashboardWithAuthorizationPolicy(Security.Policies.Administrators, "/hangfire", new DashboardOptions
         {
-            app.MapHangfireDashboard("/hangfire", new DashboardOptions
-            {
-                Authorization = [new LoopbackOnlyAuthorization()],
-                DisplayStorageConnectionString = false,
-                DashboardTitle = "Allocation jobs",
-            });
-        }
+            // The policy decides; Hangfire's own default filter would allow local requests only.
+            Authorization = [],
+            DisplayStorageConnectionString = false,
+            DashboardTitle = "Allocation jobs",
+        });
 
         return app;
     }
@@ -105,13 +105,6 @@ public static partial class NightlyChecksSetup
     /// <summary>A first check only; Hangfire parses the expression when the job is registered and fails the start if it cannot.</summary>
     private static bool IsCron(string cron) =>
         !string.IsNullOrWhiteSpace(cron) && cron.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length is 5 or 6;
-
-    /// <summary>Allows a request only when it comes from this machine.</summary>
-    public sealed class LoopbackOnlyAuthorization : IDashboardAuthorizationFilter
-    {
-        public bool Authorize(DashboardContext context) =>
-            context.GetHttpContext().Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip);
-    }
 
     /// <summary>Registers (or updates) the recurring job at start; in the demo, runs it once if there is no report yet.</summary>
     private sealed partial class NightlyChecksScheduler(

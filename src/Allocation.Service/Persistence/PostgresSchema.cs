@@ -33,6 +33,7 @@ public static partial class PostgresSchema
             "sql.04-PostgreSQL-Reminders.sql",
         ]),
         new(2, "Nightly threshold reports", ["sql.05-ThresholdReports.sql"]),
+        new(3, "Audit trail (append-only)", ["sql.06-AuditTrail.sql"]),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>

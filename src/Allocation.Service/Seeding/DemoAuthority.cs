@@ -4,7 +4,15 @@ namespace Allocation.Service.Seeding;
 
 /// <summary>The shape of <c>seeds/demo-authority.json</c>. Times are relative to start-up, so the demo's clocks
 /// are always near or past their deadlines whenever it is started.</summary>
-public sealed record DemoAuthority(IReadOnlyList<DemoTeam> Teams, IReadOnlyList<DemoWorker> Workers, IReadOnlyList<DemoChild> Children);
+public sealed record DemoAuthority(
+    IReadOnlyList<DemoTeam> Teams,
+    IReadOnlyList<DemoWorker> Workers,
+    IReadOnlyList<DemoChild> Children,
+    IReadOnlyList<DemoUserSeed>? Users = null);
+
+/// <summary>A demo user who is not a worker on a team: leaders, administrators, managers of several teams. Workers
+/// sign in as themselves (practice managers manage their own team).</summary>
+public sealed record DemoUserSeed(string Id, string Name, IReadOnlyList<Security.UserRole> Roles, IReadOnlyList<string>? Teams = null, string? Description = null);
 
 public sealed record DemoTeam(string Id, string Name, decimal? EstablishmentFte = null);
 

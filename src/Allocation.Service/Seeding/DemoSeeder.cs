@@ -54,18 +54,24 @@ public sealed partial class DemoSeeder(
             return;
         }
 
-        var path = new[] { Path.Combine(environment.ContentRootPath, options.Value.File), Path.Combine(AppContext.BaseDirectory, options.Value.File) }
-            .FirstOrDefault(System.IO.File.Exists)
-            ?? throw new FileNotFoundException($"Demo seed file '{options.Value.File}' not found under {environment.ContentRootPath} or {AppContext.BaseDirectory}.");
-        await using var stream = System.IO.File.OpenRead(path);
-        var demo = await JsonSerializer.DeserializeAsync<DemoAuthority>(stream, Json, cancellationToken)
-            ?? throw new InvalidDataException($"{path} is empty.");
+        var demo = await ReadAsync(environment, options.Value.File, cancellationToken);
         var elapsed = Stopwatch.StartNew();
         await SeedAsync(grains, demo, time.GetUtcNow(), cancellationToken);
         LogSeeded(demo.Teams.Count, demo.Workers.Count, demo.Children.Count, elapsed.ElapsedMilliseconds);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Reads the seed file, relative to the content root or the app's base directory.</summary>
+    public static async Task<DemoAuthority> ReadAsync(IHostEnvironment environment, string file, CancellationToken cancellationToken)
+    {
+        var path = new[] { Path.Combine(environment.ContentRootPath, file), Path.Combine(AppContext.BaseDirectory, file) }
+            .FirstOrDefault(System.IO.File.Exists)
+            ?? throw new FileNotFoundException($"Demo seed file '{file}' not found under {environment.ContentRootPath} or {AppContext.BaseDirectory}.");
+        await using var stream = System.IO.File.OpenRead(path);
+        return await JsonSerializer.DeserializeAsync<DemoAuthority>(stream, Json, cancellationToken)
+            ?? throw new InvalidDataException($"{path} is empty.");
+    }
 
     public static Task SeedAsync(IGrainFactory grains, DemoAuthority demo, DateTimeOffset now, CancellationToken cancellationToken) =>
         AuthorityLoader.LoadAsync(grains, ToLoad(demo, now), cancellationToken);

@@ -100,12 +100,26 @@ public class ReportsApiTests(AppFactory factory) : IClassFixture<AppFactory>
     }
 
     [Fact]
-    public async Task The_hangfire_dashboard_refuses_a_request_that_is_not_from_loopback()
+    public async Task The_hangfire_dashboard_is_for_administrators_only()
     {
-        // The test server's requests carry no remote address: not provably local, so refused.
-        var response = await _http.GetAsync("/hangfire");
+        using var anonymous = factory.CreateClient();
+        anonymous.DefaultRequestHeaders.Authorization = null;
+        using var leader = factory.CreateClientAs(TestUsers.Leader);
+        using var administrator = factory.CreateClientAs(TestUsers.Administrator);
 
-        Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, $"got {(int)response.StatusCode}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/hangfire")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await leader.GetAsync("/hangfire")).StatusCode);
+        var page = await administrator.GetAsync("/hangfire");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("Allocation jobs", await page.Content.ReadAsStringAsync());
+
+        // A browser navigating to the dashboard sends the cookie the sign-in page set for that path.
+        using var withCookie = factory.CreateClient();
+        withCookie.DefaultRequestHeaders.Authorization = null;
+        withCookie.DefaultRequestHeaders.Add("Cookie", "allocation_access_token=" + factory.Token(TestUsers.Administrator));
+        Assert.Equal(HttpStatusCode.OK, (await withCookie.GetAsync("/hangfire")).StatusCode);
+        // The cookie is read for the dashboard alone, never for the API.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await withCookie.GetAsync("/api/reports/dates")).StatusCode);
     }
 
     private async Task Put(string url, object body) => (await _http.PutAsJsonAsync(url, body)).EnsureSuccessStatusCode();

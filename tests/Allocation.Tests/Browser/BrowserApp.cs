@@ -60,8 +60,9 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
         });
     }
 
-    /// <summary>A fresh browser context (its own cookies and storage), as a separate user's window.</summary>
-    public async Task<IPage> NewPageAsync(string path)
+    /// <summary>A fresh browser context (its own cookies and storage), as a separate user's window, signed in through
+    /// the demo sign-in as <paramref name="signInAs"/> (a seeded user id; null: not signed in).</summary>
+    public async Task<IPage> NewPageAsync(string path, string? signInAs = "U-HOS")
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -70,6 +71,13 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
             Locale = "en-GB",
             TimezoneId = "Europe/London",
         });
+        if (signInAs is not null)
+        {
+            // What the sign-in page stores, put there before the page's own scripts run.
+            var session = await SignInAsync(signInAs);
+            await context.AddInitScriptAsync($"sessionStorage.setItem('allocation.session', JSON.stringify({session}));");
+        }
+
         var page = await context.NewPageAsync();
         var errors = _scriptErrors.GetOrAdd(page, _ => new ConcurrentQueue<string>());
         page.PageError += (_, error) => errors.Enqueue(error);
@@ -89,7 +97,25 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
     /// <summary>Uncaught exceptions and console errors the page's scripts raised.</summary>
     public IReadOnlyCollection<string> ScriptErrors(IPage page) => _scriptErrors.TryGetValue(page, out var errors) ? errors.ToArray() : [];
 
-    public HttpClient CreateApiClient() => new() { BaseAddress = BaseAddress };
+    /// <summary>An API client signed in as <paramref name="userId"/> (default: the demo's head of service).</summary>
+    public HttpClient CreateApiClient(string userId = "U-HOS")
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        using var json = System.Text.Json.JsonDocument.Parse(SignInAsync(userId).GetAwaiter().GetResult());
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Bearer", json.RootElement.GetProperty("accessToken").GetString());
+        return client;
+    }
+
+    /// <summary>The demo sign-in's answer for a seeded user: token, expiry and the user.</summary>
+    public async Task<string> SignInAsync(string userId)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress };
+        using var response = await http.PostAsync("/api/demo/sign-in",
+            new StringContent($$"""{"userId":"{{userId}}"}""", System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
+    }
 
     async Task IAsyncLifetime.DisposeAsync()
     {

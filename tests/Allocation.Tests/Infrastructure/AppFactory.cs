@@ -41,6 +41,19 @@ public class AppFactory : WebApplicationFactory<Program>
 
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(_settings));
     }
+
+    /// <summary>Clients sign in as <see cref="TestUsers.Superuser"/> unless a test asks for someone else
+    /// (<see cref="TestUsers.CreateClientAs"/>).</summary>
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        if (Services.GetService<Allocation.Service.Security.DemoTokens>() is null)
+        {
+            return; // a host with a real identity provider: the test brings its own token, if any
+        }
+
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", this.Token(TestUsers.Superuser));
+    }
 }
 
 [CollectionDefinition(Name)]

@@ -20,13 +20,17 @@ public sealed class BoardsClient : IAsyncDisposable
 
     public Channel<OverviewDelta> OverviewDeltas { get; } = Channel.CreateUnbounded<OverviewDelta>();
 
-    public static async Task<BoardsClient> Connect(WebApplicationFactory<Program> factory)
+    public static Task<BoardsClient> Connect(WebApplicationFactory<Program> factory, Allocation.Service.Security.DemoUser? user = null) =>
+        ConnectWithToken(factory, factory.Token(user ?? TestUsers.Superuser));
+
+    public static async Task<BoardsClient> ConnectWithToken(WebApplicationFactory<Program> factory, string token)
     {
         var hub = new HubConnectionBuilder()
             .WithUrl(new Uri(factory.Server.BaseAddress, "/hubs/boards"), o =>
             {
                 o.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
                 o.Transports = HttpTransportType.LongPolling;
+                o.AccessTokenProvider = () => Task.FromResult<string?>(token);
             })
             .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()))
             .Build();

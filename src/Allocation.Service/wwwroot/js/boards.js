@@ -2,6 +2,7 @@
 // follow it. Every rule about versions lives here: a delta is applied only when it is exactly the next version,
 // an older one is ignored, and a gap, an epoch change or a reconnect fetches a fresh snapshot.
 /* global signalR */
+import { accessToken, apiFetch } from './session.js';
 
 const hubUrl = '/hubs/boards';
 
@@ -26,7 +27,8 @@ export class LiveBoards {
     this._boards = [];
     this._status = null;
     this.connection = connection ?? new signalR.HubConnectionBuilder()
-      .withUrl(hubUrl)
+      // The token goes as access_token in the query string: browsers cannot set headers on WebSockets.
+      .withUrl(hubUrl, { accessTokenFactory: accessToken })
       .withAutomaticReconnect(retryPolicy)
       .configureLogging(signalR.LogLevel.Warning)
       .build();
@@ -186,7 +188,7 @@ export async function command(url, body, { attempts = 3 } = {}) {
 
     let response;
     try {
-      response = await fetch(url, {
+      response = await apiFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' },
         body: JSON.stringify(payload),

@@ -1,8 +1,14 @@
 // A social worker's own caseload: their children, when each came to them, and how many workers each has had.
 // The server sends the whole (small) board with every change, so a delta simply replaces it.
 import { LiveBoards, announce, capacityRag, el, flash, formatDate, formatDateTime, roleNames } from './boards.js';
+import { requireSession, showUser } from './session.js';
 
-const workerId = new URLSearchParams(location.search).get('worker');
+const signedIn = requireSession();
+showUser(signedIn);
+
+// A social worker's own caseload by default; managers and leaders open a worker's from the team board.
+const workerId = new URLSearchParams(location.search).get('worker')
+  ?? (signedIn.user.roles.includes('SocialWorker') ? signedIn.user.workerId : null);
 const $ = id => document.getElementById(id);
 const rows = new Map(); // childId -> row
 

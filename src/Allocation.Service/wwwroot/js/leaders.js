@@ -1,5 +1,8 @@
 // The leaders' board: every team's pressure as a tile, RAG-rated, updated with every change in any team.
 import { LiveBoards, ServerClock, announce, el, flash, formatShortDuration } from './boards.js';
+import { apiFetch, requireSession, showUser } from './session.js';
+
+showUser(requireSession());
 
 const defaultAmberWaitSeconds = 16 * 3600; // 8 hours or less left of the 24-hour window
 const clock = new ServerClock();
@@ -180,7 +183,7 @@ function showReport(r) {
 }
 
 async function loadReport() {
-  const response = await fetch('/api/reports/latest', { headers: { accept: 'application/json' } });
+  const response = await apiFetch('/api/reports/latest', { headers: { accept: 'application/json' } });
   if (response.status === 404) {
     showReport(null);
     return;
@@ -194,7 +197,7 @@ async function loadReport() {
 async function runNow() {
   $('run-now').disabled = true;
   $('report-status').textContent = 'Checks queued…';
-  const response = await fetch('/api/reports/run', { method: 'POST' });
+  const response = await apiFetch('/api/reports/run', { method: 'POST' });
   if (response.status !== 202) {
     $('report-status').textContent = `Could not run the checks (${response.status}).`;
     $('run-now').disabled = false;

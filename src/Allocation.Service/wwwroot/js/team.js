@@ -4,6 +4,10 @@ import {
   LiveBoards, ServerClock, capacityRag, command, el, flash, formatDateTime, formatDuration,
   formatShortDuration, formatTime, problemFigures, roleNames,
 } from './boards.js';
+import { hasRole, requireSession, showUser } from './session.js';
+
+const signedIn = requireSession();
+showUser(signedIn);
 
 // The authority's amber threshold (Allocation:AmberThreshold) comes with each snapshot; 8 hours is the default.
 let amberSeconds = 8 * 3600;
@@ -18,7 +22,8 @@ const clock = new ServerClock();
 const $ = id => document.getElementById(id);
 
 let board = null;
-let actingAs = params.get('as');
+// Who allocates is the signed-in user; the service records it from the token, not from the page.
+const actingAs = signedIn.user.id;
 const cards = new Map(); // workerId -> element
 const items = new Map(); // childId -> element
 const pending = new Map(); // childId -> worker id being allocated
@@ -84,10 +89,7 @@ function render(state, change) {
 
   document.title = `${state.name} · Team board · Allocation`;
   $('team-name').textContent = state.name;
-  const managers = state.workers.filter(w => w.role === 'PracticeManager');
-  actingAs ??= managers[0]?.workerId ?? null;
-  const actor = state.workers.find(w => w.workerId === actingAs);
-  $('acting-as').textContent = actingAs ? `Allocating as ${actor ? `${actor.name} (${actingAs})` : actingAs}` : 'Set ?as= to your worker id to allocate';
+  $('acting-as').textContent = `Allocating as ${signedIn.user.name ?? actingAs} (${actingAs})`;
   $('board').dataset.version = state.version;
 
   const changedWorkers = change.kind === 'delta' ? new Set(change.delta.workers.map(w => w.workerId)) : new Set();
@@ -265,7 +267,7 @@ async function reallocate(childId, fromWorkerId, workerId, reason, form, request
   const worker = board.workers.find(w => w.workerId === workerId);
   button.disabled = true;
   result.replaceChildren(el('div', { class: 'refusal pending', text: `Moving ${childId} to ${worker?.name ?? workerId}…` }));
-  const outcome = await command(`/api/children/${encodeURIComponent(childId)}/reallocate`, { workerId, reason, by: actingAs, requestId });
+  const outcome = await command(`/api/children/${encodeURIComponent(childId)}/reallocate`, { workerId, reason, requestId });
   button.disabled = false;
   if (outcome.ok) {
     const box = form.parentElement;
@@ -431,11 +433,6 @@ function tick() {
 // ---- allocation ----
 
 async function allocate(childId, workerId, options = {}) {
-  if (!actingAs) {
-    showRefusal(childId, workerId, { title: 'Who is allocating?', detail: 'Open the board with ?as=<your worker id> to allocate.' });
-    return;
-  }
-
   if (pending.has(childId) && !options.requestId) {
     return;
   }
@@ -445,7 +442,7 @@ async function allocate(childId, workerId, options = {}) {
   pending.set(childId, workerId);
   clearRefusal(childId);
   setPending(item, `Allocating ${childId} to ${worker?.name ?? workerId}…`);
-  const body = { workerId, by: actingAs, requestId: options.requestId };
+  const body = { workerId, requestId: options.requestId };
   if (options.override) {
     body.override = options.override;
   }
@@ -534,12 +531,16 @@ function describeProblem(prefix, problem) {
 }
 
 function overrideForm(childId, workerId) {
-  const by = el('input', { type: 'text', required: true, autocomplete: 'off', 'aria-label': 'Senior user id authorising the override', placeholder: 'Authorised by (senior user id)' });
+  if (!hasRole(signedIn, 'SeniorLeader')) {
+    return el('p', { class: 'meta', text: 'Only a senior leader may allocate over a ceiling, with a reason.' });
+  }
+
   const reason = el('input', { type: 'text', required: true, autocomplete: 'off', 'aria-label': 'Reason for allocating over the ceiling', placeholder: 'Reason' });
-  const form = el('form', { class: 'override-form' }, by, reason, el('button', { type: 'submit', class: 'secondary', text: 'Allocate over ceiling' }));
+  const form = el('form', { class: 'override-form' }, reason, el('button', { type: 'submit', class: 'secondary', text: 'Allocate over ceiling' }));
   form.addEventListener('submit', e => {
     e.preventDefault();
-    allocate(childId, workerId, { override: { by: by.value.trim(), reason: reason.value.trim() } });
+    // The service records the override as the signed-in leader's, whatever 'by' says.
+    allocate(childId, workerId, { override: { by: actingAs, reason: reason.value.trim() } });
   });
   return el('details', {}, el('summary', { text: 'Override…' }), form);
 }

@@ -2,6 +2,10 @@
 // history as a small inline SVG, and "Run now", which queues the job; the service announces each saved report
 // on the boards hub, and the page reloads it then, whoever ran the checks.
 
+import { accessToken, apiFetch, requireSession, showUser } from "../js/session.js";
+
+showUser(requireSession());
+
 const arrows = { Better: "▲", Worse: "▼", Same: "●", None: "" };
 const $ = (selector) => document.querySelector(selector);
 
@@ -61,7 +65,7 @@ function sparkline(points, target) {
 }
 
 async function getJson(url) {
-  const response = await fetch(url, { headers: { accept: "application/json" } });
+  const response = await apiFetch(url, { headers: { accept: "application/json" } });
   if (response.status === 404) return null;
   if (!response.ok) throw new Error(`${url}: ${response.status}`);
   return response.json();
@@ -138,7 +142,7 @@ async function runNow() {
   button.disabled = true;
   try {
     const before = (await getJson("/api/reports/latest"))?.runAt;
-    const response = await fetch("/api/reports/run", { method: "POST" });
+    const response = await apiFetch("/api/reports/run", { method: "POST" });
     if (response.status !== 202) throw new Error(`run now: ${response.status}`);
     const { jobId } = await response.json();
     status.textContent = `Checks queued (job ${jobId}); the report updates when they finish.`;
@@ -158,7 +162,7 @@ async function runNow() {
   }
 }
 
-const hub = new signalR.HubConnectionBuilder().withUrl("/hubs/boards").withAutomaticReconnect().build();
+const hub = new signalR.HubConnectionBuilder().withUrl("/hubs/boards", { accessTokenFactory: accessToken }).withAutomaticReconnect().build();
 hub.on("reportSaved", () => load().then(() => { $("#status").textContent = ""; }));
 // Leaders' pages listen on the overview group, where saved reports are announced.
 hub.onreconnected(() => hub.invoke("SubscribeOverview").then(load));

@@ -1,0 +1,206 @@
+using System.Globalization;
+using Allocation.Grains.Children;
+using Allocation.Grains.SocialWorkers;
+using Allocation.Service.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Allocation.Service.Audit;
+
+/// <summary>Marks an endpoint as a command: its every outcome is written to the audit trail.</summary>
+public sealed record AuditedCommand(string Action);
+
+/// <summary>What a handler knows about the command's subject before it runs (the child's team and worker), for the entry.</summary>
+public sealed class AuditNote
+{
+    public string? TeamId { get; set; }
+
+    public string? WorkerId { get; set; }
+
+    /// <summary>Entries that follow from the command (each child moved off a leaver's caseload), written after its own.</summary>
+    public List<AuditEntry> FollowUps { get; } = [];
+}
+
+public static class CommandAudit
+{
+    /// <summary>Records every outcome of this endpoint as <paramref name="action"/> in the audit trail.</summary>
+    public static RouteHandlerBuilder Audited(this RouteHandlerBuilder builder, string action) =>
+        builder.WithMetadata(new AuditedCommand(action)).AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            object? result;
+            try
+            {
+                result = await next(context);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+            {
+                await RecordAsync(http, action, context.Arguments, null, e);
+                throw;
+            }
+
+            try
+            {
+                await RecordAsync(http, action, context.Arguments, result as IResult, null);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The command stands but is not on the record: say so, and a retry with the same request id records it.
+                return TypedResults.Problem(
+                    "The command was decided but could not be written to the audit trail. Retry it with the same requestId.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable, title: "Audit trail unavailable",
+                    extensions: new Dictionary<string, object?> { ["rule"] = "audit-unavailable" });
+            }
+
+            return result;
+        });
+
+    /// <summary>The note for this request's entry; handlers fill in what they learn about the subject.</summary>
+    public static AuditNote AuditNote(this HttpContext http)
+    {
+        if (http.Features.Get<AuditNote>() is not { } note)
+        {
+            note = new AuditNote();
+            http.Features.Set(note);
+        }
+
+        return note;
+    }
+
+    /// <summary>An entry for a command refused before its handler ran (the role policy): the ids in the route, and the
+    /// child's or worker's team (read without activating an unknown id).</summary>
+    public static async Task RecordForbiddenAsync(HttpContext http, string action, string detail)
+    {
+        var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
+        var route = http.Request.RouteValues;
+        var note = http.AuditNote();
+        if (route.GetValueOrDefault("childId") is string childId && Api.Problems.IsValidId(childId) && await Api.Known.Child(grains, childId)
+            && await grains.GetGrain<IChildGrain>(childId).Get() is { } child)
+        {
+            (note.TeamId, note.WorkerId) = (child.TeamId, child.WorkerId);
+        }
+        else if (route.GetValueOrDefault("workerId") is string workerId && Api.Problems.IsValidId(workerId) && await Api.Known.Worker(grains, workerId)
+            && await grains.GetGrain<ISocialWorkerGrain>(workerId).Get() is { } worker)
+        {
+            note.TeamId = worker.TeamId;
+        }
+
+        await AppendAsync(http, Describe(http, action, []) with
+        {
+            Outcome = AuditOutcome.Forbidden,
+            Status = StatusCodes.Status403Forbidden,
+            Rule = "role-not-permitted",
+            Detail = detail,
+        });
+    }
+
+    private static Task RecordAsync(HttpContext http, string action, IList<object?> arguments, IResult? result, Exception? failure)
+    {
+        var entry = Describe(http, action, arguments);
+        if (failure is not null)
+        {
+            return AppendAsync(http, entry with { Outcome = AuditOutcome.Failed, Status = 500, Detail = failure.GetType().Name });
+        }
+
+        while (result is INestedHttpResult nested)
+        {
+            result = nested.Result;
+        }
+
+        var status = (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
+        entry = entry with { Status = status, Outcome = OutcomeOf(status) };
+        if (result is ProblemHttpResult problem)
+        {
+            var extensions = problem.ProblemDetails.Extensions;
+            entry = entry with
+            {
+                Rule = extensions.TryGetValue("rule", out var rule) ? rule?.ToString() : null,
+                Figures = FiguresOf(extensions),
+                Detail = problem.ProblemDetails.Detail,
+            };
+        }
+        else if ((result as IValueHttpResult)?.Value is Api.ChildrenApi.ChildResponse response)
+        {
+            var child = response.Child;
+            entry = entry with { TeamId = entry.TeamId ?? child.TeamId };
+            if (entry.WorkerId is null && child.WorkerId is { } worker && worker != entry.OtherWorkerId)
+            {
+                entry = entry with { WorkerId = worker };
+            }
+        }
+
+        return AppendWithFollowUpsAsync(http, entry);
+    }
+
+    private static async Task AppendWithFollowUpsAsync(HttpContext http, AuditEntry entry)
+    {
+        await AppendAsync(http, entry);
+        foreach (var followUp in http.Features.Get<AuditNote>()?.FollowUps ?? [])
+        {
+            await AppendAsync(http, followUp);
+        }
+    }
+
+    private static AuditEntry Describe(HttpContext http, string action, IList<object?> arguments)
+    {
+        var user = AllocationUser.From(http.User);
+        var route = http.Request.RouteValues;
+        string? requestId = null, team = null, worker = null, otherTeam = null, otherWorker = null, reason = null, overrideReason = null;
+        foreach (var argument in arguments)
+        {
+            switch (argument)
+            {
+                case ReferChild c: (requestId, team) = (c.RequestId, c.TeamId); break;
+                case AllocateChild c: (requestId, worker, overrideReason) = (c.RequestId, c.WorkerId, c.Override?.Reason); break;
+                case ReallocateChild c: (requestId, worker, reason, overrideReason) = (c.RequestId, c.WorkerId, c.Reason, c.Override?.Reason); break;
+                case TransferChild c: (requestId, otherTeam, reason) = (c.RequestId, c.ToTeamId, c.Reason); break;
+                case CloseChild c: (requestId, reason) = (c.RequestId, c.Reason); break;
+                case UpdateCaseRecord c: requestId = c.RequestId; break;
+                case UpsertWorker c: team = c.TeamId; break;
+                case StartAbsence c: (requestId, reason, otherWorker) = (c.RequestId, c.Reason, c.MoveToWorkerId); break;
+                case LeaveService c: (requestId, reason, otherWorker) = (c.RequestId, c.Reason, c.MoveToWorkerId); break;
+            }
+        }
+
+        worker ??= route.GetValueOrDefault("workerId") as string;
+        team ??= route.GetValueOrDefault("teamId") as string;
+        if (http.Features.Get<AuditNote>() is { } note)
+        {
+            team = note.TeamId ?? team;
+            if (worker is null)
+            {
+                worker = note.WorkerId;
+            }
+            else if (note.WorkerId is { } before && before != worker)
+            {
+                otherWorker = before;
+            }
+        }
+
+        return new AuditEntry(0, DateTimeOffset.UtcNow, user?.Id ?? "anonymous", user?.RoleText ?? "", action, AuditOutcome.Accepted, 200,
+            requestId, AuditIds.TraceId(http), route.GetValueOrDefault("childId") as string, team, worker, otherTeam, otherWorker,
+            null, null, reason, overrideReason, null);
+    }
+
+    private static AuditOutcome OutcomeOf(int status) => status switch
+    {
+        < 300 => AuditOutcome.Accepted,
+        StatusCodes.Status409Conflict => AuditOutcome.Refused,
+        StatusCodes.Status403Forbidden => AuditOutcome.Forbidden,
+        StatusCodes.Status404NotFound => AuditOutcome.NotFound,
+        < 500 => AuditOutcome.Invalid,
+        _ => AuditOutcome.Failed,
+    };
+
+    /// <summary>A refusal's numbers, e.g. <c>caseload=18; ceiling=18; wouldBe=19</c>.</summary>
+    private static string? FiguresOf(IDictionary<string, object?> extensions)
+    {
+        var figures = extensions
+            .Where(e => e.Key is not ("rule" or "errors" or "traceId" or "requestId"))
+            .Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}={e.Value}"))
+            .ToList();
+        return figures.Count == 0 ? null : string.Join("; ", figures);
+    }
+
+    private static Task AppendAsync(HttpContext http, AuditEntry entry) =>
+        http.RequestServices.GetRequiredService<IAuditTrail>().AppendAsync(entry, CancellationToken.None);
+}

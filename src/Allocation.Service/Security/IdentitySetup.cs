@@ -1,0 +1,197 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Allocation.Service.Security;
+
+/// <summary>
+/// The authority's identity provider (section <c>Identity</c>): OIDC authority and audience, and which claims carry the
+/// user id, name, roles, teams and worker id. Role claim values are matched against <see cref="RoleValues"/>, so the
+/// provider's group names need not be ours.
+/// </summary>
+public sealed class IdentityProviderOptions
+{
+    public const string SectionName = "Identity";
+
+    /// <summary>The OIDC issuer (its discovery document gives the signing keys). Required outside Development.</summary>
+    public string? Authority { get; set; }
+
+    public string? Audience { get; set; }
+
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    public ClaimNames Claims { get; set; } = new();
+
+    /// <summary>The provider's value for each role, e.g. <c>"SeniorLeader": "csc-head-of-service"</c>; a role not listed
+    /// is matched by its own name.</summary>
+    public Dictionary<UserRole, string> RoleValues { get; set; } = [];
+
+    public sealed class ClaimNames
+    {
+        public string UserId { get; set; } = "sub";
+        public string Name { get; set; } = "name";
+        public string Role { get; set; } = "roles";
+        public string Team { get; set; } = "teams";
+        /// <summary>The worker id of a social worker; when absent, the user id is taken to be the worker id.</summary>
+        public string Worker { get; set; } = "worker_id";
+    }
+}
+
+/// <summary>Named authorization policies; every endpoint carries one (or is explicitly anonymous).</summary>
+public static class Policies
+{
+    public const string SignedIn = "signed-in";
+    /// <summary>Social workers (their own), practice managers (their teams), leaders (all).</summary>
+    public const string Caseloads = "caseloads";
+    /// <summary>Practice managers (their teams) and leaders.</summary>
+    public const string TeamManagement = "team-management";
+    /// <summary>Practice managers (their teams), leaders and administrators: staff absences and leavers.</summary>
+    public const string StaffManagement = "staff-management";
+    /// <summary>Anyone who may read a worker record: the worker, their managers, leaders, administrators.</summary>
+    public const string WorkerRecords = "worker-records";
+    public const string Leaders = "leaders";
+    public const string LeadersOrAdministrators = "leaders-or-administrators";
+    public const string Administrators = "administrators";
+
+    public static readonly IReadOnlyDictionary<string, UserRole[]> Roles = new Dictionary<string, UserRole[]>
+    {
+        [SignedIn] = Enum.GetValues<UserRole>(),
+        [Caseloads] = [UserRole.SocialWorker, UserRole.PracticeManager, UserRole.SeniorLeader],
+        [TeamManagement] = [UserRole.PracticeManager, UserRole.SeniorLeader],
+        [StaffManagement] = [UserRole.PracticeManager, UserRole.SeniorLeader, UserRole.Administrator],
+        [WorkerRecords] = Enum.GetValues<UserRole>(),
+        [Leaders] = [UserRole.SeniorLeader],
+        [LeadersOrAdministrators] = [UserRole.SeniorLeader, UserRole.Administrator],
+        [Administrators] = [UserRole.Administrator],
+    };
+}
+
+public static class IdentitySetup
+{
+    /// <summary>The query string parameter the SignalR clients use for the token on WebSockets and SSE.</summary>
+    public const string AccessTokenQuery = "access_token";
+
+    /// <summary>The dashboard is navigated to, not fetched, so it reads the token from this cookie (set by the sign-in page).</summary>
+    public const string DashboardCookie = "allocation_access_token";
+
+    /// <summary>
+    /// JWT bearer authentication and the role policies. With an <c>Identity:Authority</c> the provider's tokens are
+    /// validated; without one, only in Development, the demo signs its own tokens (<see cref="DemoTokens"/>). Outside
+    /// Development a missing authority stops the start: there is no setting that turns the demo sign-in on there.
+    /// </summary>
+    public static WebApplicationBuilder AddAllocationIdentity(this WebApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(IdentityProviderOptions.SectionName);
+        var identity = section.Get<IdentityProviderOptions>() ?? new IdentityProviderOptions();
+        builder.Services.Configure<IdentityProviderOptions>(section);
+        var demo = string.IsNullOrWhiteSpace(identity.Authority);
+        if (demo && !builder.Environment.IsDevelopment())
+        {
+            throw new InvalidOperationException(
+                $"No identity provider: set Identity__Authority and Identity__Audience (environment '{builder.Environment.EnvironmentName}'). " +
+                "The demo sign-in exists only in the Development environment.");
+        }
+
+        if (demo)
+        {
+            builder.Services.AddSingleton<DemoTokens>();
+        }
+
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IServiceProvider>((o, services) =>
+            {
+                o.MapInboundClaims = false;
+                if (demo)
+                {
+                    var tokens = services.GetRequiredService<DemoTokens>();
+                    o.TokenValidationParameters = tokens.ValidationParameters;
+                }
+                else
+                {
+                    o.Authority = identity.Authority;
+                    o.Audience = identity.Audience;
+                    o.RequireHttpsMetadata = identity.RequireHttpsMetadata;
+                    o.TokenValidationParameters.ValidateAudience = !string.IsNullOrWhiteSpace(identity.Audience);
+                }
+
+                o.Events = new JwtBearerEvents
+                {
+                    OnMessageReceived = ReadTokenFromQueryOrCookie,
+                    OnTokenValidated = context =>
+                    {
+                        MapClaims(context, services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
+                        return Task.CompletedTask;
+                    },
+                };
+            });
+
+        builder.Services.AddAuthorization(o =>
+        {
+            foreach (var (name, roles) in Policies.Roles)
+            {
+                o.AddPolicy(name, p => p
+                    .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+                    .RequireAuthenticatedUser()
+                    .RequireClaim(AllocationClaims.Role, roles.Select(r => r.ToString())));
+            }
+        });
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ForbiddenResponses>();
+        return builder;
+    }
+
+    /// <summary>Browsers cannot set headers on WebSockets or EventSource, so the hub takes the token from the query
+    /// string (the SignalR convention); the dashboard, navigated to, from its cookie. Nowhere else.</summary>
+    private static Task ReadTokenFromQueryOrCookie(MessageReceivedContext context)
+    {
+        var path = context.HttpContext.Request.Path;
+        if (path.StartsWithSegments("/hubs") && context.Request.Query[AccessTokenQuery] is { Count: > 0 } query)
+        {
+            context.Token = query.ToString();
+        }
+        else if (path.StartsWithSegments("/hangfire") && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
+        {
+            context.Token = cookie;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Adds the service's own claims from the provider's; a token without a user id or a known role gets none,
+    /// so every policy refuses it.</summary>
+    private static void MapClaims(TokenValidatedContext context, IdentityProviderOptions options)
+    {
+        if (context.Principal is not { } principal)
+        {
+            return;
+        }
+
+        var names = options.Claims;
+        var userId = principal.FindFirst(names.UserId)?.Value;
+        if (string.IsNullOrWhiteSpace(userId))
+        {
+            return;
+        }
+
+        var claims = new List<Claim> { new(AllocationClaims.UserId, userId) };
+        if (principal.FindFirst(names.Name)?.Value is { Length: > 0 } name)
+        {
+            claims.Add(new Claim(AllocationClaims.Name, name));
+        }
+
+        var values = principal.FindAll(names.Role).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
+        foreach (var role in Enum.GetValues<UserRole>())
+        {
+            if (values.Contains(options.RoleValues.GetValueOrDefault(role, role.ToString())))
+            {
+                claims.Add(new Claim(AllocationClaims.Role, role.ToString()));
+            }
+        }
+
+        claims.AddRange(principal.FindAll(names.Team).Select(c => new Claim(AllocationClaims.Team, c.Value)));
+        claims.Add(new Claim(AllocationClaims.Worker, principal.FindFirst(names.Worker)?.Value ?? userId));
+        principal.AddIdentity(new ClaimsIdentity(claims, AllocationClaims.AuthenticationType, AllocationClaims.Name, AllocationClaims.Role));
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Allocation.Service.Audit;
+using Allocation.Service.Persistence;
+using Allocation.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Allocation.Tests.Persistence;
+
+[Collection(PostgresCollection.Name)]
+public class AuditPostgresTests(PostgresServer postgres)
+{
+    [PostgresFact]
+    public async Task The_trail_is_append_only_group_committed_and_a_retry_is_recorded_once()
+    {
+        var database = await postgres.CreateDatabaseAsync("audit");
+        await PostgresSchema.ApplyAsync(database, NullLogger.Instance);
+        await using var trail = new PostgresAuditTrail(database, NullLogger<PostgresAuditTrail>.Instance);
+
+        // 200 commands at once: all durable when their tasks complete, in fewer transactions than entries.
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(i => trail.AppendAsync(Entry($"c{i % 10}", $"r{i}"))));
+        var transactions = await TransactionsAsync(database);
+        Assert.True(transactions < 200, $"{transactions} transactions for 200 entries");
+        await trail.AppendAsync(Entry("c1", "r1"));   // the same decision again
+
+        Assert.Equal(20, (await trail.QueryAsync(new AuditQuery(ChildId: "c1"))).Count);
+        Assert.Equal(200, (await trail.QueryAsync(new AuditQuery(TeamId: "t1"))).Count);
+        Assert.Equal(200, (await trail.QueryAsync(new AuditQuery(WorkerId: "w-before"))).Count);
+        var page = await trail.QueryAsync(new AuditQuery(Limit: 50));
+        Assert.Equal(50, page.Count);
+        Assert.Equal(50, (await trail.QueryAsync(new AuditQuery(After: page[^1].Sequence, Limit: 50))).Count);
+        Assert.Equal(page.Select(e => e.Sequence).Order(), page.Select(e => e.Sequence));
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        foreach (var sql in new[] { "update allocation_audit set user_id = 'someone else'", "delete from allocation_audit", "truncate allocation_audit" })
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync());
+            Assert.Contains("append-only", refused.MessageText);
+        }
+
+        Assert.Equal(200, (await trail.QueryAsync(new AuditQuery(Limit: 10_000))).Count);
+    }
+
+    [PostgresFact]
+    public async Task A_childs_chronology_survives_a_restart_of_the_service()
+    {
+        var database = await postgres.CreateDatabaseAsync("audit-restart");
+        var clusterId = "audit-" + Guid.NewGuid().ToString("N")[..8];
+        await using (var first = new PostgresAppFactory(database, clusterId, TimeSpan.FromHours(24)))
+        {
+            var http = first.CreateClient();
+            (await http.PutAsJsonAsync("/api/teams/t1", new { name = "North" })).EnsureSuccessStatusCode();
+            (await http.PutAsJsonAsync("/api/workers/w1", new { name = "One", teamId = "t1", role = "SocialWorker", fte = 1.0, ceiling = 1 })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c1/refer", new { requestId = "r1", teamId = "t1" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c1/allocate", new { requestId = "r2", workerId = "w1" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c2/refer", new { requestId = "r3", teamId = "t1" })).EnsureSuccessStatusCode();
+            Assert.Equal(HttpStatusCode.Conflict, (await http.PostAsJsonAsync("/api/children/c2/allocate", new { requestId = "r4", workerId = "w1" })).StatusCode);
+        }
+
+        await using var second = new PostgresAppFactory(database, clusterId, TimeSpan.FromHours(24));
+        var again = second.CreateClient();
+        var chronology = await again.GetFromJsonAsync<JsonElement>("/api/children/c2/chronology");
+        Assert.Equal([("child.refer", "Accepted"), ("child.allocate", "Refused")],
+            chronology.EnumerateArray().Select(e => (e.GetProperty("action").GetString(), e.GetProperty("outcome").GetString())));
+        Assert.Equal("caseload-ceiling", chronology[1].GetProperty("rule").GetString());
+        Assert.Equal(TestUsers.Superuser.Id, chronology[1].GetProperty("userId").GetString());
+    }
+
+    [PostgresFact]
+    public async Task In_production_the_demo_sign_in_does_not_exist_and_only_the_providers_tokens_count()
+    {
+        var database = await postgres.CreateDatabaseAsync("production");
+        await using var factory = new ProductionFactory(database);
+        using var http = factory.CreateClient();
+        http.DefaultRequestHeaders.Authorization = null;
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/demo/users")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsJsonAsync("/api/demo/sign-in", new { userId = "U-HOS" })).StatusCode);
+        Assert.Null(factory.Services.GetService<Allocation.Service.Security.DemoTokens>());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/teams")).StatusCode);
+        // A token the demo would have signed is just a string here.
+        await using var demo = new AppFactory();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", demo.Token(TestUsers.Superuser));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/teams")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+    }
+
+    private static AuditEntry Entry(string child, string requestId) => new(0, DateTimeOffset.UtcNow, "u1", "PracticeManager", "child.allocate",
+        AuditOutcome.Accepted, 200, requestId, null, child, "t1", "w1", null, "w-before", null, null, null, null, null);
+
+    /// <summary>The transactions that wrote the trail's rows: each row's xmin is its inserting transaction.</summary>
+    private static async Task<long> TransactionsAsync(string database)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select count(distinct xmin::text) from allocation_audit", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private sealed class ProductionFactory(string database) : AppFactory(new Dictionary<string, string?>
+    {
+        ["ConnectionStrings:Allocation"] = database,
+        ["Identity:Authority"] = "https://idp.example.invalid/realms/authority",
+        ["Identity:Audience"] = "allocation",
+    })
+    {
+        protected override string Environment => "Production";
+    }
+}
