@@ -16,6 +16,9 @@ if (args is ["memory", ..])
     return await GrainMemoryScenario.Run(args[1..]);
 }
 
+// Board snapshot reads while allocations run (see BoardReadsScenario).
+if (args is ["boardreads", ..]) return await BoardReadsScenario.Run(args[1..]);
+
 // Push latency drives SignalR clients of its own (see PushLatencyScenario).
 if (args is ["push", ..])
 {
