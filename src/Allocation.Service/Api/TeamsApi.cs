@@ -1,12 +1,20 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Allocation.Grains.Authority;
 using Allocation.Grains.Teams;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace Allocation.Service.Api;
 
 public static class TeamsApi
 {
     public sealed record TeamBody(string Name);
+
+    // The team grain hands out the same board object until its version changes (or it is a second old), so the JSON of
+    // each board is written once, not once per read.
+    private static readonly ConditionalWeakTable<TeamBoard, byte[]> BoardJson = [];
 
     public static IEndpointRouteBuilder MapTeamsApi(this IEndpointRouteBuilder app)
     {
@@ -26,15 +34,17 @@ public static class TeamsApi
             return TypedResults.Ok(await grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).UpsertTeam(teamId, body.Name));
         }).WithSummary("Creates or renames a team.");
 
-        api.MapGet("/teams/{teamId}/board", async Task<Results<Ok<TeamBoard>, ProblemHttpResult>> (string teamId, IGrainFactory grains) =>
+        api.MapGet("/teams/{teamId}/board", async Task<Results<FileContentHttpResult, ProblemHttpResult>> (string teamId, IGrainFactory grains, IOptions<JsonOptions> json) =>
         {
             if (!Problems.IsValidId(teamId) || !await Known.Team(grains, teamId))
             {
                 return Problems.NotFound("team", teamId);
             }
 
-            return TypedResults.Ok(await grains.GetGrain<ITeamGrain>(teamId).GetBoard());
-        }).WithSummary("The team board: workers with caseload and ceiling, the unallocated queue with clocks, the feed.");
+            var board = await grains.GetGrain<ITeamGrain>(teamId).GetBoard();
+            var bytes = BoardJson.GetValue(board, b => JsonSerializer.SerializeToUtf8Bytes(b, json.Value.SerializerOptions));
+            return TypedResults.File(bytes, "application/json; charset=utf-8");
+        }).Produces<TeamBoard>().WithSummary("The team board: workers with caseload and ceiling, the unallocated queue with clocks, the feed.");
 
         api.MapGet("/overview", async (IGrainFactory grains) =>
             TypedResults.Ok(await grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).GetOverview()))
