@@ -23,8 +23,9 @@ public sealed partial class TeamGrain(
 
     // The last board built, and whether a change is being stored now. Boards are read far more often than they change:
     // a board is built once per version (at most once a second, as clocks move), and a read that arrives while a change
-    // is being stored interleaves with the write instead of queueing behind it, answered with the board as it was
-    // (the change reaches the client as the next delta).
+    // is being stored interleaves with the write instead of queueing behind it. It gets the board as it was before the
+    // change if that is under a second old, else one built with the change already in it (the team keeps a change in
+    // memory even when its write fails); either way the client's next delta or snapshot puts it right.
     private TeamBoard? _board;
     private bool _storing;
 
