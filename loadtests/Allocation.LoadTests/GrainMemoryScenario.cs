@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Allocation.Grains;
 using Allocation.Grains.Boards;
 using Allocation.Grains.Children;
@@ -15,7 +16,9 @@ namespace Allocation.LoadTests;
 /// <summary>
 /// Memory per active child grain: activates N children in a local silo, each loading a typical allocated child's
 /// state (two workers in its history, two command receipts) from a storage provider that keeps nothing itself, and
-/// divides the growth of the managed heap by N. Target: at most 3 KB.
+/// divides the growth of the managed heap by N. Target: at most 3 KB. Each state is read from System.Text.Json, as
+/// the PostgreSQL storage reads it, so each child gets its own copy of every string the way it does in production.
+/// <c>--receipts recent</c> makes the two receipts an hour old (inside the retry window) instead of 30 and 90 days.
 /// </summary>
 public static class GrainMemoryScenario
 {
@@ -24,6 +27,7 @@ public static class GrainMemoryScenario
     public static async Task<int> Run(string[] args)
     {
         var count = args is ["--children", var n, ..] && int.TryParse(n, CultureInfo.InvariantCulture, out var parsed) ? parsed : 100_000;
+        var recentReceipts = Array.IndexOf(args, "--receipts") is var r and >= 0 && r + 1 < args.Length && args[r + 1] == "recent";
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddOptions<AllocationOptions>();
@@ -32,7 +36,7 @@ public static class GrainMemoryScenario
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort: 11312, gatewayPort: 30312);
-            silo.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, new TypicalChildStorage());
+            silo.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, new TypicalChildStorage(recentReceipts));
             // Nothing may be collected while it is measured.
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromHours(1));
         });
@@ -52,7 +56,7 @@ public static class GrainMemoryScenario
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{count:N0} child grains active: managed heap +{(after - before) / 1048576.0:0.0} MB, {perGrain:0} bytes each ({(pass ? "pass" : "FAIL")}, target {TargetBytes:0})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| memory per active child grain | ≤ 3 KB | {perGrain:0} bytes ({count:N0} activations, managed heap, in process) | {Machine.Describe()} | `Allocation.LoadTests memory --children {count}` | {DateTime.UtcNow:yyyy-MM-dd} |"));
+            $"| memory per active child grain | ≤ 3 KB | {perGrain:0} bytes ({count:N0} activations, managed heap, in process, receipts {(recentReceipts ? "recent" : "old")}) | {Machine.Describe()} | `Allocation.LoadTests memory --children {count}{(recentReceipts ? " --receipts recent" : "")}` | {DateTime.UtcNow:yyyy-MM-dd} |"));
         return pass ? 0 : 1;
     }
 
@@ -73,11 +77,12 @@ public static class GrainMemoryScenario
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 
-    private sealed class TypicalChildStorage : IGrainStorage
+    private sealed class TypicalChildStorage(bool recentReceipts) : IGrainStorage
     {
         public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
         {
-            if (stateName == "child" && Typical(grainId.Key.ToString()!) is T state)
+            var stored = stateName == "child" ? JsonSerializer.SerializeToUtf8Bytes(Typical(grainId.Key.ToString()!, recentReceipts)) : null;
+            if (stored is not null && JsonSerializer.Deserialize<ChildState>(stored) is T state)
             {
                 grainState.State = state;
                 grainState.RecordExists = true;
@@ -91,9 +96,10 @@ public static class GrainMemoryScenario
 
         public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => Task.CompletedTask;
 
-        private static ChildState Typical(string id)
+        private static ChildState Typical(string id, bool recentReceipts)
         {
             var now = DateTimeOffset.UtcNow;
+            var receiptAge = recentReceipts ? TimeSpan.FromHours(1) : TimeSpan.Zero;
             var team = "T-" + (id.GetHashCode() & 63);
             return new ChildState
             {
@@ -116,8 +122,8 @@ public static class GrainMemoryScenario
                 WorkerChanges = 1,
                 Receipts =
                 [
-                    new CommandReceipt(Guid.NewGuid().ToString(), "allocate", now.AddDays(-89.5), "W-0001", team, 2),
-                    new CommandReceipt(Guid.NewGuid().ToString(), "reallocate", now.AddDays(-30), "W-0002", team, 3),
+                    new CommandReceipt(Guid.NewGuid().ToString(), "allocate", recentReceipts ? now - receiptAge : now.AddDays(-89.5), "W-0001", team, 2),
+                    new CommandReceipt(Guid.NewGuid().ToString(), "reallocate", recentReceipts ? now - receiptAge : now.AddDays(-30), "W-0002", team, 3),
                 ],
                 Version = 3,
             };

@@ -16,6 +16,9 @@ if (args is ["memory", ..])
     return await GrainMemoryScenario.Run(args[1..]);
 }
 
+// Board snapshot reads while allocations run (see BoardReadsScenario).
+if (args is ["boardreads", ..]) return await BoardReadsScenario.Run(args[1..]);
+
 // Push latency drives SignalR clients of its own (see PushLatencyScenario).
 if (args is ["push", ..])
 {
@@ -46,24 +49,14 @@ catch (ArgumentException ex)
     return 2;
 }
 
-using var http = new HttpClient(new SocketsHttpHandler
-{
-    // Open loop: when the service slows down, requests pile up in flight, each needing a connection.
-    MaxConnectionsPerServer = 2048,
-    // Loopback only, so never through a proxy from the environment.
-    UseProxy = false,
-})
-{
-    BaseAddress = options.Url,
-    Timeout = TimeSpan.FromSeconds(30),
-};
-
 // Every id this run creates starts with the run id, so runs against the same service never collide.
 var runId = $"lt-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}";
 RunReport report;
 try
 {
-    report = await SmokeScenario.Run(http, options, runId);
+    // Open loop: when the service slows down, requests pile up in flight, each needing a connection.
+    using var clients = await ServiceClients.SignIn(options.Url, maxConnectionsPerServer: 2048);
+    report = await SmokeScenario.Run(clients, options, runId);
 }
 catch (HttpRequestException ex)
 {

@@ -16,10 +16,12 @@ public static class SmokeScenario
     private sealed record Worker(string Id, string TeamId, int Ceiling, int CaseloadCount, int OverridesInForce);
     private sealed record Child(string Id, string? WorkerId);
 
-    public static async Task<RunReport> Run(HttpClient http, RunOptions options, string runId)
+    /// <summary>The administrator sets up the teams and workers; the head of service refers, allocates and reads back.</summary>
+    public static async Task<RunReport> Run(ServiceClients clients, RunOptions options, string runId)
     {
         var machine = Machine.Describe();
-        var workers = await Setup(http, options, runId);
+        var http = clients.HeadOfService;
+        var workers = await Setup(clients.Admin, options, runId);
         var steps = Plan(options, runId, workers);
         Console.WriteLine($"run {runId}: {workers.Count} workers, {workers.Sum(w => w.Ceiling)} places, {options.Children} children, " +
             $"{steps.Count} requests at {options.Rate}/s (at most {options.Duration.TotalSeconds} s)");

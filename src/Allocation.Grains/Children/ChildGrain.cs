@@ -21,6 +21,12 @@ public sealed partial class ChildGrain(
     ILogger<ChildGrain> logger) : Grain, IChildGrain, IRemindable
 {
     private const string DeadlineReminder = "allocation-deadline";
+
+    /// <summary>
+    /// How long a command's receipt is kept to answer a retry with the same request id. Retries come within minutes
+    /// (a lost answer, a 503 asking for one); a request id seen again after this is a new command, evaluated afresh.
+    /// </summary>
+    public static readonly TimeSpan ReceiptRetryWindow = TimeSpan.FromHours(24);
     private readonly AllocationOptions _options = options.Value;
 
     private string Id => this.GetPrimaryKeyString();
@@ -29,6 +35,7 @@ public sealed partial class ChildGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        Compact();
         // Reminders can be late or lost around restarts; the deadline is in state, so check it here too.
         if (S.Exists && S.Status == ChildStatus.Unallocated)
         {
@@ -137,7 +144,7 @@ public sealed partial class ChildGrain(
         var fromTeam = S.TeamId;
         var previousWorker = S.WorkerId;
         EndPeriod(now, "transfer");
-        S.Transfers.Add(new TeamMove(fromTeam, command.ToTeamId, now, command.Reason, command.By));
+        (S.Transfers ??= []).Add(new TeamMove(fromTeam, command.ToTeamId, now, command.Reason, command.By));
         S.TeamId = command.ToTeamId;
         S.Status = ChildStatus.Unallocated;
         S.WorkerId = null;
@@ -257,7 +264,7 @@ public sealed partial class ChildGrain(
         if (S.ClockStoppedAt is { } stopped && stopped > S.Deadline)
         {
             S.ClockBreached = true;
-            S.Breaches.Add(new Breach(S.TeamId, command.ClockStartedAt, S.Deadline.Value, S.Deadline.Value, S.Episode));
+            (S.Breaches ??= []).Add(new Breach(S.TeamId, command.ClockStartedAt, S.Deadline.Value, S.Deadline.Value, S.Episode));
         }
 
         var receipt = await Commit("import", $"import:{Id}", S.WorkerId, S.TeamId);
@@ -405,7 +412,7 @@ public sealed partial class ChildGrain(
             {
                 // Allocated late without the reminder having fired yet: the breach still goes on the record.
                 S.ClockBreached = true;
-                S.Breaches.Add(new Breach(S.TeamId, S.ClockStartedAt!.Value, deadline, now, S.Episode));
+                (S.Breaches ??= []).Add(new Breach(S.TeamId, S.ClockStartedAt!.Value, deadline, now, S.Episode));
             }
         }
     }
@@ -432,7 +439,7 @@ public sealed partial class ChildGrain(
     {
         S.ClockBreached = true;
         var breach = new Breach(S.TeamId, S.ClockStartedAt!.Value, S.Deadline!.Value, now, S.Episode);
-        S.Breaches.Add(breach);
+        (S.Breaches ??= []).Add(breach);
         S.Version++;
         await state.WriteStateAsync();
         await Team(S.TeamId).BreachRaised(new BreachNotice(Id, breach.ClockStartedAt, breach.Deadline, now, S.Version));
@@ -454,7 +461,8 @@ public sealed partial class ChildGrain(
 
     private ChildResult? Replay(string requestId, string command)
     {
-        var receipt = S.Receipts.Find(r => r.RequestId == requestId);
+        var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
+        var receipt = S.Receipts.Find(r => r.RequestId == requestId && r.AppliedAt >= cutoff);
         if (receipt is null)
         {
             return null;
@@ -473,6 +481,7 @@ public sealed partial class ChildGrain(
     {
         S.Version++;
         var receipt = new CommandReceipt(requestId, command, time.GetUtcNow(), workerId, teamId, S.Version);
+        DropExpiredReceipts();
         S.Receipts.Add(receipt);
         if (S.Receipts.Count > _options.ReceiptsKept)
         {
@@ -531,6 +540,65 @@ public sealed partial class ChildGrain(
         }
     }
 
+    private void DropExpiredReceipts()
+    {
+        var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
+        S.Receipts.RemoveAll(r => r.AppliedAt < cutoff);
+    }
+
+    /// <summary>
+    /// Shrinks the state as loaded, without changing what it says: an active child is kept in memory for as long as
+    /// it is used, and there are many. Receipts past the retry window go; empty lists go; the team, worker and user
+    /// ids and the command names, which the deserializer gives each child its own copy of, become shared instances.
+    /// The next write stores the same facts (less the expired receipts).
+    /// </summary>
+    private void Compact()
+    {
+        DropExpiredReceipts();
+        if (S.Transfers is { Count: 0 })
+        {
+            S.Transfers = null;
+        }
+
+        if (S.Breaches is { Count: 0 })
+        {
+            S.Breaches = null;
+        }
+
+        S.TeamId = Shared(S.TeamId);
+        S.WorkerId = SharedOrNull(S.WorkerId);
+        S.LastWorkerId = SharedOrNull(S.LastWorkerId);
+        S.ClockReason = Known(S.ClockReason);
+        string? endedFor = null;
+        for (var i = 0; i < S.WorkerHistory.Count; i++)
+        {
+            var p = S.WorkerHistory[i];
+            // A period usually begins for the reason the one before it ended: one copy serves both.
+            var reason = p.Reason == endedFor ? endedFor : Known(p.Reason);
+            endedFor = KnownOrNull(p.EndReason);
+            S.WorkerHistory[i] = p with
+            {
+                WorkerId = Shared(p.WorkerId), TeamId = Shared(p.TeamId), Reason = reason, By = SharedOrNull(p.By), EndReason = endedFor,
+            };
+        }
+
+        for (var i = 0; i < S.Receipts.Count; i++)
+        {
+            var r = S.Receipts[i];
+            S.Receipts[i] = r with { Command = Shared(r.Command), WorkerId = SharedOrNull(r.WorkerId), TeamId = SharedOrNull(r.TeamId) };
+        }
+
+        S.WorkerHistory.TrimExcess();
+        S.Receipts.TrimExcess();
+
+        // Ids and command names are few (the authority's teams, staff and commands), so the runtime's intern pool may
+        // keep them; free text (reasons) is only matched against strings already there, never added to it.
+        static string Shared(string s) => string.Intern(s);
+        static string? SharedOrNull(string? s) => s is null ? null : string.Intern(s);
+        static string Known(string s) => string.IsInterned(s) ?? s;
+        static string? KnownOrNull(string? s) => s is null ? null : string.IsInterned(s) ?? s;
+    }
+
     private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
 
     private ITeamGrain Team(string teamId) => GrainFactory.GetGrain<ITeamGrain>(teamId);
@@ -560,7 +628,7 @@ public sealed partial class ChildGrain(
         return new ChildView(Id, S.Status, S.TeamId, S.WorkerId,
             S.Status == ChildStatus.Allocated ? S.WorkerHistory[^1].From : null,
             S.Episode, S.ReferredAt, clock, S.WorkerChanges, distinct, AllocationRules.IsFlagged(distinct, _options),
-            S.Transfers.Count, S.WorkerHistory.ToList(), S.Transfers.ToList(), S.Breaches.ToList(), S.Version, S.CaseRecord);
+            S.Transfers?.Count ?? 0, S.WorkerHistory.ToList(), S.Transfers?.ToList() ?? [], S.Breaches?.ToList() ?? [], S.Version, S.CaseRecord);
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Child {ChildId} referred to team {TeamId} (episode {Episode})")]

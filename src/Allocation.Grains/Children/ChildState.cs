@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Allocation.Grains.Children;
 
 [GenerateSerializer]
@@ -23,8 +25,13 @@ public sealed class ChildState
     /// <summary>The worker the child last had, kept across queue spells, so a return to them is not a change.</summary>
     [Id(12)] public string? LastWorkerId { get; set; }
     [Id(13)] public int WorkerChanges { get; set; }
-    [Id(14)] public List<TeamMove> Transfers { get; set; } = [];
-    [Id(15)] public List<Breach> Breaches { get; set; } = [];
+
+    // Most children are never transferred and never breach: these stay null until first used, and are not written
+    // while null, so a stored state without them (or with an empty list from before) reads as it always did.
+    [Id(14), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<TeamMove>? Transfers { get; set; }
+    [Id(15), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<Breach>? Breaches { get; set; }
+
+    /// <summary>Receipts of the commands applied within the retry window (see <see cref="ChildGrain"/>).</summary>
     [Id(16)] public List<CommandReceipt> Receipts { get; set; } = [];
     [Id(17)] public long Version { get; set; }
     [Id(18)] public DateTimeOffset? ClosedAt { get; set; }

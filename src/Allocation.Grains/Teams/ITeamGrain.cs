@@ -18,7 +18,11 @@ public interface ITeamGrain : IGrainWithStringKey
 
     Task BreachRaised(BreachNotice breach);
 
-    [ReadOnly]
+    /// <summary>
+    /// The board. Interleaves with a change being stored (usually answering with the board as it was before it), so
+    /// reads never wait for a database write; clients get the change as a delta with the next version.
+    /// </summary>
+    [ReadOnly, AlwaysInterleave]
     Task<TeamBoard> GetBoard();
 
     [ReadOnly]

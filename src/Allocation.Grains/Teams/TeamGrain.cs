@@ -15,7 +15,19 @@ public sealed partial class TeamGrain(
     private const int FeedKept = 50;
     private const int BreachesKept = 500;
     public const string HeadOfService = "head-of-service";
+
+    /// <summary>How long a built board is served again while nothing changes: clocks and waits move with time.</summary>
+    public static readonly TimeSpan BoardFreshFor = TimeSpan.FromSeconds(1);
+
     private readonly AllocationOptions _options = options.Value;
+
+    // The last board built, and whether a change is being stored now. Boards are read far more often than they change:
+    // a board is built once per version (at most once a second, as clocks move), and a read that arrives while a change
+    // is being stored interleaves with the write instead of queueing behind it. It gets the board as it was before the
+    // change if that is under a second old, else one built with the change already in it (the team keeps a change in
+    // memory even when its write fails); either way the client's next delta or snapshot puts it right.
+    private TeamBoard? _board;
+    private bool _storing;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -94,14 +106,25 @@ public sealed partial class TeamGrain(
     public Task<TeamBoard> GetBoard()
     {
         var now = time.GetUtcNow();
+        if (_board is { } board && now - board.At < BoardFreshFor && (board.Version == S.Version || _storing))
+        {
+            return Task.FromResult(board);
+        }
+
+        _board = BuildBoard(now);
+        return Task.FromResult(_board);
+    }
+
+    private TeamBoard BuildBoard(DateTimeOffset now)
+    {
         var byWorker = S.Children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!)
             .ToDictionary(g => g.Key, g => g.Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList());
         var workers = S.Workers.Values.Where(w => !w.HasLeft).OrderBy(w => w.Name, StringComparer.Ordinal)
             .Select(w => Card(w, byWorker.GetValueOrDefault(w.WorkerId) ?? [], now)).ToList();
         var queue = S.Children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c => Queued(c, now)).ToList();
-        return Task.FromResult(new TeamBoard(Id, S.Name, S.Version, now, workers, queue,
+        return new TeamBoard(Id, S.Name, S.Version, now, workers, queue,
             S.Feed.AsEnumerable().Reverse().ToList(), S.Breaches.TakeLast(20).Reverse().ToList(), Pressure(now),
-            _options.AmberThreshold.TotalSeconds));
+            _options.AmberThreshold.TotalSeconds);
     }
 
     public Task<TeamPressure> GetPressure() => Task.FromResult(Pressure(time.GetUtcNow()));
@@ -204,7 +227,16 @@ public sealed partial class TeamGrain(
             S.WorkerBoardVersions[workerId] = S.WorkerBoardVersions.TryGetValue(workerId, out var v) ? v + 1 : now.ToUnixTimeMilliseconds();
         }
 
-        await state.WriteStateAsync();
+        _storing = true;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        finally
+        {
+            _storing = false;
+        }
+
         var pressure = Pressure(now);
         // The overview is a cache in the authority grain; a lost update is replaced by the next one.
         _ = GrainFactory.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).PressureChanged(pressure);

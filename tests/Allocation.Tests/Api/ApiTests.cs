@@ -34,6 +34,24 @@ public class ApiTests(AppFactory factory)
     }
 
     [Fact]
+    public async Task A_board_read_again_is_the_same_json_and_a_change_shows_in_the_next_read()
+    {
+        var (team, worker) = await TeamWithWorker();
+        await Referred("c1", team);
+        var first = await _http.GetAsync($"/api/teams/{team}/board");
+        var again = await _http.GetAsync($"/api/teams/{team}/board");
+
+        await Ok(Post($"/api/children/{_p}-c1/allocate", new { requestId = Req(), workerId = worker }));
+        var changed = await Ok(_http.GetAsync($"/api/teams/{team}/board"));
+
+        Assert.Equal("application/json", first.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+        Assert.Equal(1, (await Ok(Task.FromResult(first))).GetProperty("unallocated").GetArrayLength());
+        Assert.Equal(0, changed.GetProperty("unallocated").GetArrayLength());
+        Assert.Equal(1, changed.GetProperty("workers")[0].GetProperty("caseload").GetInt32());
+    }
+
+    [Fact]
     public async Task Allocation_over_the_ceiling_is_409_naming_the_rule_and_the_numbers()
     {
         var (team, worker) = await TeamWithWorker(ceiling: 1);
