@@ -16,6 +16,12 @@ if (args is ["memory", ..])
     return await GrainMemoryScenario.Run(args[1..]);
 }
 
+// Synthetic authorities in the bulk import's CSV format (see GenerateScenario).
+if (args is ["generate", ..])
+{
+    return GenerateScenario.Run(args[1..]);
+}
+
 // Push latency drives SignalR clients of its own (see PushLatencyScenario).
 if (args is ["push", ..])
 {
