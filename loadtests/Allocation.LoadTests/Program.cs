@@ -22,6 +22,12 @@ if (args is ["generate", ..])
     return GenerateScenario.Run(args[1..]);
 }
 
+// Bulk import of a generated authority into a running service (see ImportScenario).
+if (args is ["import", ..])
+{
+    return await ImportScenario.Run(args[1..]);
+}
+
 // Push latency drives SignalR clients of its own (see PushLatencyScenario).
 if (args is ["push", ..])
 {
