@@ -28,6 +28,12 @@ if (args is ["import", ..])
     return await ImportScenario.Run(args[1..]);
 }
 
+// Process start to first served request of the published service (see ColdStartScenario).
+if (args is ["coldstart", ..])
+{
+    return await ColdStartScenario.Run(args[1..]);
+}
+
 // Push latency drives SignalR clients of its own (see PushLatencyScenario).
 if (args is ["push", ..])
 {
