@@ -19,6 +19,24 @@ if (args is ["memory", ..])
 // Board snapshot reads while allocations run (see BoardReadsScenario).
 if (args is ["boardreads", ..]) return await BoardReadsScenario.Run(args[1..]);
 
+// Synthetic authorities in the bulk import's CSV format (see GenerateScenario).
+if (args is ["generate", ..])
+{
+    return GenerateScenario.Run(args[1..]);
+}
+
+// Bulk import of a generated authority into a running service (see ImportScenario).
+if (args is ["import", ..])
+{
+    return await ImportScenario.Run(args[1..]);
+}
+
+// Process start to first served request of the published service (see ColdStartScenario).
+if (args is ["coldstart", ..])
+{
+    return await ColdStartScenario.Run(args[1..]);
+}
+
 // Push latency drives SignalR clients of its own (see PushLatencyScenario).
 if (args is ["push", ..])
 {

@@ -90,6 +90,8 @@ public static partial class ImportApi
         })
         .DisableAntiforgery()
         .Audited("authority.import")
+        .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(AuthorityCsv.MaxImportBytes))
+        .WithFormOptions(multipartBodyLengthLimit: AuthorityCsv.MaxImportBytes)
         .WithSummary("Loads teams, workers and children (with worker history) from CSV files; all or nothing.");
 
         api.MapGet("/export/{file}", async Task<Results<FileContentHttpResult, ProblemHttpResult>> (string file, IGrainFactory grains) =>

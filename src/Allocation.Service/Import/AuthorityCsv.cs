@@ -45,6 +45,12 @@ public static class AuthorityCsv
     public const string ChildrenFile = "children.csv";
     public const string HistoryFile = "worker_history.csv";
 
+    /// <summary>
+    /// The largest import request (and file) accepted: a national authority (400,000 children with their worker
+    /// history) is about 110 MB of CSV, far over Kestrel's default 30 MB body limit, which stays for every other endpoint.
+    /// </summary>
+    public const long MaxImportBytes = 1L << 30;
+
     public static readonly IReadOnlyList<string> Files = [TeamsFile, WorkersFile, ChildrenFile, HistoryFile];
 
     public static readonly string[] TeamColumns = ["team_id", "name"];

@@ -4,40 +4,43 @@ using System.Text.Json;
 
 namespace Allocation.Service.Import;
 
-public sealed record ImportArguments(string Folder, Uri Url);
+public sealed record ImportArguments(string Folder, Uri Url, string? Token = null);
 
 /// <summary>
-/// <c>import &lt;folder&gt; [--url http://127.0.0.1:5080]</c>: posts the folder's CSV files to a running service's
-/// <c>/api/import</c> and prints each phase and the result. Only a service on this machine. The import needs an
-/// administrator: the token in <c>ALLOCATION_TOKEN</c>, else (the demo) the demo administrator's from the demo sign-in.
+/// <c>import &lt;folder&gt; [--url http://127.0.0.1:5080] [--token JWT]</c>: posts the folder's CSV files to a running
+/// service's <c>/api/import</c> and prints each phase and the result. The bearer token is <c>--token</c>, else
+/// <c>ALLOCATION_TOKEN</c>, else the demo administrator's (see <see cref="ApiSignIn"/>). Without a token of its own it
+/// talks only to a service on this machine; with one, also to another host over https.
 /// </summary>
 public static class ImportCommand
 {
     public static readonly Uri DefaultUrl = new("http://127.0.0.1:5080");
 
-    public const string Usage = "usage: import <folder> [--url http://127.0.0.1:5080]";
+    public const string Usage = "usage: import <folder> [--url http://127.0.0.1:5080] [--token JWT (or ALLOCATION_TOKEN)]";
 
-    public static (ImportArguments? Arguments, string? Error) Parse(IReadOnlyList<string> args)
+    public static (ImportArguments? Arguments, string? Error) Parse(IReadOnlyList<string> args, string? tokenFromEnvironment = null)
     {
         string? folder = null;
+        string? token = null;
         var url = DefaultUrl;
         for (var i = 0; i < args.Count; i++)
         {
-            if (args[i] == "--url")
+            if (args[i] is "--url" or "--token")
             {
                 if (i + 1 >= args.Count)
                 {
-                    return (null, "--url needs a value. " + Usage);
+                    return (null, $"{args[i]} needs a value. " + Usage);
+                }
+
+                if (args[i] == "--token")
+                {
+                    token = args[++i];
+                    continue;
                 }
 
                 if (!Uri.TryCreate(args[++i], UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
                 {
                     return (null, $"'{args[i]}' is not an http(s) URL. " + Usage);
-                }
-
-                if (!parsed.IsLoopback)
-                {
-                    return (null, $"Refusing {parsed.Host}: import only talks to a service on this machine (localhost, 127.0.0.1, ::1).");
                 }
 
                 url = parsed;
@@ -52,12 +55,23 @@ public static class ImportCommand
             }
         }
 
-        return folder is null ? (null, Usage) : (new ImportArguments(folder, url), null);
+        token ??= string.IsNullOrEmpty(tokenFromEnvironment) ? null : tokenFromEnvironment;
+        if (!url.IsLoopback && token is null)
+        {
+            return (null, $"Refusing {url.Host}: without a token (--token or {ApiSignIn.TokenVariable}) import only talks to a service on this machine (localhost, 127.0.0.1, ::1).");
+        }
+
+        if (!url.IsLoopback && url.Scheme != "https")
+        {
+            return (null, $"Refusing {url}: a token is only sent to another host over https.");
+        }
+
+        return folder is null ? (null, Usage) : (new ImportArguments(folder, url, token), null);
     }
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null)
     {
-        var (arguments, problem) = Parse(args);
+        var (arguments, problem) = Parse(args, Environment.GetEnvironmentVariable(ApiSignIn.TokenVariable));
         if (arguments is null)
         {
             await error.WriteLineAsync(problem);
@@ -82,10 +96,10 @@ public static class ImportCommand
                 continue;
             }
 
-            var bytes = await File.ReadAllBytesAsync(path);
-            var rows = Math.Max(0, bytes.Count(b => b == (byte)'\n') - 1 + (bytes.Length > 0 && bytes[^1] != (byte)'\n' ? 1 : 0));
+            // Streamed from disk: a national children.csv or worker_history.csv is tens of megabytes.
+            var rows = await CountRowsAsync(path);
             await output.WriteLineAsync($"      {name,-20} {rows,8} rows");
-            var content = new ByteArrayContent(bytes);
+            var content = new StreamContent(File.OpenRead(path), 1 << 16);
             content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
             form.Add(content, Path.GetFileNameWithoutExtension(name), name);
             found++;
@@ -99,13 +113,19 @@ public static class ImportCommand
 
         using var http = handler is null ? new HttpClient() : new HttpClient(handler);
         http.BaseAddress = arguments.Url;
-        http.Timeout = TimeSpan.FromMinutes(30);
-        if (await TokenAsync(http) is { } token)
+        http.Timeout = TimeSpan.FromMinutes(60);
+        await output.WriteLineAsync($"[2/3] Sending to {new Uri(arguments.Url, "/api/import")}");
+        try
         {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            var signedIn = await ApiSignIn.AuthorizeAsync(http, arguments.Token);
+            await output.WriteLineAsync($"      token: {signedIn}");
+        }
+        catch (HttpRequestException e)
+        {
+            await error.WriteLineAsync($"Could not sign in at {arguments.Url}: {e.Message}");
+            return 1;
         }
 
-        await output.WriteLineAsync($"[2/3] Sending to {new Uri(arguments.Url, "/api/import")}");
         await output.WriteLineAsync("[3/3] Validating every row, then importing (nothing is written if a row is rejected)");
         var elapsed = Stopwatch.StartNew();
         HttpResponseMessage response;
@@ -159,29 +179,20 @@ public static class ImportCommand
         }
     }
 
-    /// <summary>ALLOCATION_TOKEN, else a demo administrator's token when the service offers the demo sign-in.</summary>
-    private static async Task<string?> TokenAsync(HttpClient http)
+    /// <summary>Data rows: lines after the header, counting a last line without a line break.</summary>
+    private static async Task<long> CountRowsAsync(string path)
     {
-        if (Environment.GetEnvironmentVariable("ALLOCATION_TOKEN") is { Length: > 0 } configured)
+        await using var stream = File.OpenRead(path);
+        var buffer = new byte[1 << 16];
+        long lines = 0;
+        var last = (byte)'\n';
+        int read;
+        while ((read = await stream.ReadAsync(buffer)) > 0)
         {
-            return configured;
+            lines += buffer.AsSpan(0, read).Count((byte)'\n');
+            last = buffer[read - 1];
         }
 
-        try
-        {
-            using var response = await http.PostAsync("/api/demo/sign-in",
-                new StringContent("""{"userId":"U-ADMIN"}""", System.Text.Encoding.UTF8, "application/json"));
-            if (!response.IsSuccessStatusCode)
-            {
-                return null;
-            }
-
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            return json.RootElement.GetProperty("accessToken").GetString();
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
+        return Math.Max(0, lines - 1 + (last != (byte)'\n' ? 1 : 0));
     }
 }

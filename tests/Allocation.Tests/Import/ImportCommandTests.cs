@@ -35,12 +35,32 @@ public class ImportCommandTests
     [InlineData("data", "--url", "ftp://127.0.0.1")]
     [InlineData("data", "other")]
     [InlineData("data", "--verbose")]
+    [InlineData("data", "--token")]
     public void Bad_arguments_are_refused_with_the_usage(params string[] args)
     {
         var (arguments, error) = ImportCommand.Parse(args);
 
         Assert.Null(arguments);
         Assert.NotNull(error);
+    }
+
+    [Fact]
+    public void A_token_from_the_option_or_the_environment_allows_another_host_over_https()
+    {
+        var (withOption, _) = ImportCommand.Parse(["data", "--url", "https://allocation.example.gov.uk", "--token", "abc"]);
+        var (fromEnvironment, _) = ImportCommand.Parse(["data", "--url", "https://allocation.example.gov.uk"], tokenFromEnvironment: "xyz");
+        var (plainHttp, error) = ImportCommand.Parse(["data", "--url", "http://10.0.0.5:5080", "--token", "abc"]);
+
+        Assert.Equal("abc", withOption!.Token);
+        Assert.Equal("xyz", fromEnvironment!.Token);
+        Assert.Null(plainHttp);
+        Assert.Contains("only sent to another host over https", error);
+    }
+
+    [Fact]
+    public void The_token_option_wins_over_the_environment()
+    {
+        Assert.Equal("given", ImportCommand.Parse(["data", "--token", "given"], tokenFromEnvironment: "other").Arguments!.Token);
     }
 
     [Fact]
