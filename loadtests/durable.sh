@@ -23,8 +23,10 @@ pg_port=$(free_port); http_port=$(free_port); silo_port=$(free_port); gateway_po
 dir=$(mktemp -d /tmp/allocation-durable-XXXXXX)
 [ "$(id -u)" = 0 ] && chown postgres "$dir"
 service_pid=
+perf_pid=
 
 cleanup() {
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; fi
   if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null; wait "$service_pid" 2>/dev/null || true; fi
   if [ -s "$dir/data/postmaster.pid" ]; then
     pg_pid=$(head -n 1 "$dir/data/postmaster.pid")
@@ -51,8 +53,10 @@ cs="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=allocation;Maximum P
     ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers','max_connections','commit_delay','server_version')"
 } > "$out.txt"
 
-publish=$root/artifacts/durable-service
-dotnet publish "$root/src/Allocation.Service" -c Release -o "$publish" -v q -nologo >/dev/null
+# SERVICE_DIR: an already published service to run instead (e.g. an earlier commit, to compare with).
+publish=${SERVICE_DIR:-$root/artifacts/durable-service}
+[ -n "${SERVICE_DIR:-}" ] || dotnet publish "$root/src/Allocation.Service" -c Release -o "$publish" -v q -nologo >/dev/null
+echo "service: $publish ($(cat "$publish/COMMIT" 2>/dev/null || git -C "$root" rev-parse --short HEAD))" >> "$out.txt"
 (
   cd "$publish"
   exec env ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$http_port" \
@@ -78,6 +82,7 @@ psql -d allocation -qc "select pg_stat_statements_reset(); select pg_stat_reset(
 # split between PostgreSQL, the service, the load generator and anything else running shows in `perf report --sort comm`.
 if [ -n "${PERF_SECONDS:-}" ]; then
   (sleep "${PERF_DELAY:-0}"; exec perf record -a -g -F 199 -o "$out.perf.data" -- sleep "$PERF_SECONDS") > "$out.perf.log" 2>&1 &
+  perf_pid=$!
 fi
 start=$(date +%s.%N)
 set +e
