@@ -37,6 +37,12 @@ if (args is ["coldstart", ..])
     return await ColdStartScenario.Run(args[1..]);
 }
 
+// Durable allocations per second on a ladder of rates (see DurableScenario).
+if (args is ["durable", ..])
+{
+    return await DurableScenario.Run(args[1..]);
+}
+
 // Push latency drives SignalR clients of its own (see PushLatencyScenario).
 if (args is ["push", ..])
 {

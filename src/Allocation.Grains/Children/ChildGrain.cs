@@ -377,7 +377,9 @@ public sealed partial class ChildGrain(
         EndPeriod(now, reason);
         BeginPeriod(workerId, now, reason, by, reservation.OverCeiling ? ceilingOverride : null);
         var receipt = await CommitOrRelease(command, requestId, workerId);
-        await DisarmDeadlineReminder();
+        // Not on the allocation's path (it is a transaction of its own): a reminder that outlives a failed removal
+        // finds the child allocated when it fires, and disarms itself then.
+        _ = DisarmDeadlineReminderQuietly();
         if (previousWorker is not null)
         {
             await Worker(previousWorker).Release(Id);
@@ -599,6 +601,18 @@ public sealed partial class ChildGrain(
         static string? KnownOrNull(string? s) => s is null ? null : string.IsInterned(s) ?? s;
     }
 
+    private async Task DisarmDeadlineReminderQuietly()
+    {
+        try
+        {
+            await DisarmDeadlineReminder();
+        }
+        catch (Exception ex)
+        {
+            LogDisarmFailed(ex, Id);
+        }
+    }
+
     private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
 
     private ITeamGrain Team(string teamId) => GrainFactory.GetGrain<ITeamGrain>(teamId);
@@ -645,6 +659,9 @@ public sealed partial class ChildGrain(
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Child {ChildId} in team {TeamId} breached the allocation deadline {Deadline}")]
     private partial void LogBreach(string childId, string teamId, DateTimeOffset deadline);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Child {ChildId}: the deadline reminder was not removed after allocation; it will disarm itself when it fires")]
+    private partial void LogDisarmFailed(Exception exception, string childId);
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Worker {WorkerId} held child {ChildId} without a recorded allocation; released")]
     private partial void LogReconciled(string childId, string workerId);

@@ -160,6 +160,6 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
 
     private sealed record Pending(AuditEntry Entry, TaskCompletionSource Done);
 
-    [LoggerMessage(EventId = 7001, Level = LogLevel.Error, Message = "Writing {Count} audit entries failed; their commands answer 503 and are recorded when retried")]
+    [LoggerMessage(EventId = 7101, Level = LogLevel.Error, Message = "Writing {Count} audit entries failed; their commands answer 503 and are recorded when retried")]
     private partial void LogWriteFailed(Exception exception, int count);
 }

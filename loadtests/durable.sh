@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# One measured run of the `durable` scenario: a throwaway PostgreSQL with durable commits (fsync=on,
+# synchronous_commit=on, full_page_writes=on), the service published in Release and run in Development on it, the load
+# generator, then PostgreSQL's own statistics. Everything started here is stopped by its pid.
+#   loadtests/durable.sh LABEL [extra service environment, e.g. Persistence__GroupCommit=false] -- [scenario options]
+# Run it under `flock /tmp/allocation-measure.lock` on a shared machine. Output: loadtests/results/durable-LABEL-*.
+set -euo pipefail
+label=$1; shift
+service_env=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do service_env+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+results=$root/loadtests/results
+mkdir -p "$results"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=$results/durable-$label-$stamp
+bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pg_port=$(free_port); http_port=$(free_port); silo_port=$(free_port); gateway_port=$(free_port)
+dir=$(mktemp -d /tmp/allocation-durable-XXXXXX)
+[ "$(id -u)" = 0 ] && chown postgres "$dir"
+service_pid=
+perf_pid=
+
+cleanup() {
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; fi
+  if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null; wait "$service_pid" 2>/dev/null || true; fi
+  if [ -s "$dir/data/postmaster.pid" ]; then
+    pg_pid=$(head -n 1 "$dir/data/postmaster.pid")
+    kill -INT "$pg_pid" 2>/dev/null || true
+    while kill -0 "$pg_pid" 2>/dev/null; do sleep 0.2; done
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust >/dev/null
+as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w start -o "-h 127.0.0.1 -p $pg_port -k $dir \
+  -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=300 \
+  -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c track_io_timing=on" >/dev/null
+psql() { command psql -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
+psql -qc "create database allocation"
+psql -d allocation -qc "create extension pg_stat_statements"
+cs="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=allocation;Maximum Pool Size=200"
+
+{
+  echo "label: $label"; echo "date: $(date -u)"; echo "uptime at start: $(uptime)"
+  echo "service environment: ${service_env[*]:-(none)}"
+  psql -d allocation -tAc "select name || '=' || setting from pg_settings where name in
+    ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers','max_connections','commit_delay','server_version')"
+} > "$out.txt"
+
+# SERVICE_DIR: an already published service to run instead (e.g. an earlier commit, to compare with).
+publish=${SERVICE_DIR:-$root/artifacts/durable-service}
+[ -n "${SERVICE_DIR:-}" ] || dotnet publish "$root/src/Allocation.Service" -c Release -o "$publish" -v q -nologo >/dev/null
+echo "service: $publish ($(cat "$publish/COMMIT" 2>/dev/null || git -C "$root" rev-parse --short HEAD))" >> "$out.txt"
+(
+  cd "$publish"
+  exec env ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$http_port" \
+    ConnectionStrings__Allocation="$cs" Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" \
+    Orleans__ClusterId="durable-$stamp" Seeding__Demo=false Logging__LogLevel__Default=Warning Logging__LogLevel__Allocation.Service.Persistence=Information \
+    ${PERF_SECONDS:+DOTNET_PerfMapEnabled=1} "${service_env[@]}" ./Allocation.Service
+) > "$out.service.log" 2>&1 &
+service_pid=$!
+for _ in $(seq 1 120); do
+  curl -fs "http://127.0.0.1:$http_port/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$service_pid" 2>/dev/null || { echo "service exited; see $out.service.log" >&2; exit 1; }
+  sleep 0.5
+done
+
+# CPU per process over the run, from /proc (ticks), to split the machine between PostgreSQL, the service and the generator.
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# The postmaster's own time plus what its exited children left it (cutime, cstime) plus its live children.
+pg_ticks() { local main t; main=$(head -n 1 "$dir/data/postmaster.pid"); t=$(awk '{print $14+$15+$16+$17}' "/proc/$main/stat")
+  for p in $(pgrep -P "$main"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+svc_before=$(ticks "$service_pid"); pg_before=$(pg_ticks)
+psql -d allocation -qc "select pg_stat_statements_reset(); select pg_stat_reset();" >/dev/null
+# PERF_SECONDS=N (after PERF_DELAY seconds, default 0): CPU samples of the whole machine with `perf record -a`, so the
+# split between PostgreSQL, the service, the load generator and anything else running shows in `perf report --sort comm`.
+if [ -n "${PERF_SECONDS:-}" ]; then
+  (sleep "${PERF_DELAY:-0}"; exec perf record -a -g -F 199 -o "$out.perf.data" -- sleep "$PERF_SECONDS") > "$out.perf.log" 2>&1 &
+  perf_pid=$!
+fi
+start=$(date +%s.%N)
+set +e
+"$root/loadtests/Allocation.LoadTests/bin/Release/net10.0/Allocation.LoadTests" durable \
+  --url "http://127.0.0.1:$http_port" --label "$label" --results "$results" "$@" | tee -a "$out.txt"
+status=${PIPESTATUS[0]}
+set -e
+end=$(date +%s.%N)
+svc_after=$(ticks "$service_pid"); pg_after=$(pg_ticks)
+{
+  echo "wall seconds (setup + steps): $(echo "$end - $start" | bc)"
+  echo "service CPU seconds: $(echo "($svc_after - $svc_before) / $(getconf CLK_TCK)" | bc -l | head -c 8)"
+  echo "postgres CPU seconds: $(echo "($pg_after - $pg_before) / $(getconf CLK_TCK)" | bc -l | head -c 8)"
+  echo "--- pg_stat_database"
+  psql -d allocation -c "select xact_commit, xact_rollback, tup_inserted, tup_updated, blk_write_time from pg_stat_database where datname='allocation'"
+  echo "--- pg_stat_wal"
+  psql -d allocation -c "select wal_records, wal_bytes, wal_write, wal_sync, wal_sync_time from pg_stat_wal"
+  echo "--- stored grain state by grain type (bytes)"
+  psql -d allocation -c "select split_part(grain_id, '/', 1) as grain_type, count(*), round(avg(length(payload))) as avg_bytes, max(length(payload)) as max_bytes from allocation_grain_state group by 1 order by 1" 2>/dev/null \
+    || psql -d allocation -c "select graintypestring as grain_type, count(*), round(avg(length(payloadbinary))) as avg_bytes, max(length(payloadbinary)) as max_bytes from orleansstorage group by 1 order by 1"
+  echo "--- pg_stat_statements (top 12 by calls)"
+  psql -d allocation -c "select calls, round(total_exec_time::numeric,0) as total_ms, round(mean_exec_time::numeric,3) as mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) as query from pg_stat_statements order by calls desc limit 12"
+} >> "$out.txt"
+kill "$service_pid"; wait "$service_pid" 2>/dev/null || true; service_pid=
+grep -E "batches" "$out.service.log" >> "$out.txt" || true
+sed -n '/wall seconds/,$p' "$out.txt"
+exit "$status"

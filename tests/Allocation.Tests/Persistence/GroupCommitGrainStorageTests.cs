@@ -1,0 +1,227 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Allocation.Service.Persistence;
+using Allocation.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Allocation.Tests.Persistence;
+
+/// <summary>The group-commit grain storage on a real PostgreSQL.</summary>
+[Collection("postgres")]
+public class GroupCommitGrainStorageTests(PostgresServer postgres)
+{
+    public sealed class Counter
+    {
+        public int Value { get; set; }
+
+        public string Note { get; set; } = "";
+    }
+
+    [PostgresFact]
+    public async Task State_written_is_read_back_by_a_new_storage_on_the_same_database()
+    {
+        var database = await NewDatabaseAsync();
+        var id = GrainId.Create("counter", "a");
+        await using (var storage = Create(database))
+        {
+            var state = new GrainState<Counter>(new Counter { Value = 7, Note = "first" });
+            await storage.WriteStateAsync("counter", id, state);
+            state.State!.Value = 8;
+            await storage.WriteStateAsync("counter", id, state);
+            Assert.Equal("2", state.ETag);
+        }
+
+        await using var restarted = Create(database);
+        var read = new GrainState<Counter>();
+        await restarted.ReadStateAsync("counter", id, read);
+        Assert.True(read.RecordExists);
+        Assert.Equal(8, read.State!.Value);
+        Assert.Equal("first", read.State!.Note);
+        Assert.Equal("2", read.ETag);
+
+        var missing = new GrainState<Counter>();
+        await restarted.ReadStateAsync("counter", GrainId.Create("counter", "never-written"), missing);
+        Assert.False(missing.RecordExists);
+        Assert.Null(missing.ETag);
+        Assert.Equal(0, missing.State!.Value);
+    }
+
+    [PostgresFact]
+    public async Task A_stale_write_fails_that_grain_alone_and_the_rest_of_its_batch_commits()
+    {
+        var database = await NewDatabaseAsync();
+        await using var storage = Create(database, writers: 1);
+        var stale = GrainId.Create("counter", "stale");
+        var current = new GrainState<Counter>(new Counter { Value = 1 });
+        await storage.WriteStateAsync("counter", stale, current);
+        var outdated = new GrainState<Counter>(new Counter { Value = 100 }) { ETag = current.ETag, RecordExists = true };
+        current.State!.Value = 2;
+        await storage.WriteStateAsync("counter", stale, current);
+
+        // The stale write goes in among many others, so it shares a batch with some of them.
+        var others = Enumerable.Range(0, 200).Select(i => (Id: GrainId.Create("counter", $"other-{i}"), State: new GrainState<Counter>(new Counter { Value = i }))).ToList();
+        var writes = others.Select(o => storage.WriteStateAsync("counter", o.Id, o.State)).ToList();
+        var staleWrite = storage.WriteStateAsync("counter", stale, outdated);
+        writes.AddRange(others.Take(50).Select(o => storage.WriteStateAsync("counter", GrainId.Create("counter", "more-" + o.Id.Key), new GrainState<Counter>(new Counter()))));
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => staleWrite);
+        await Task.WhenAll(writes);
+
+        await using var reader = Create(database);
+        var stored = new GrainState<Counter>();
+        await reader.ReadStateAsync("counter", stale, stored);
+        Assert.Equal(2, stored.State!.Value);
+        Assert.Equal("2", stored.ETag);
+        foreach (var (id, state) in others)
+        {
+            var read = new GrainState<Counter>();
+            await reader.ReadStateAsync("counter", id, read);
+            Assert.Equal(state.State!.Value, read.State!.Value);
+        }
+    }
+
+    [PostgresFact]
+    public async Task Two_first_writes_of_one_grain_store_one_and_refuse_the_other()
+    {
+        var database = await NewDatabaseAsync();
+        await using var storage = Create(database);
+        var id = GrainId.Create("counter", "new");
+        var first = storage.WriteStateAsync("counter", id, new GrainState<Counter>(new Counter { Value = 1 }));
+        var second = storage.WriteStateAsync("counter", id, new GrainState<Counter>(new Counter { Value = 2 }));
+
+        var outcomes = await Task.WhenAll(Outcome(first), Outcome(second));
+        Assert.Equal(1, outcomes.Count(o => o is null));
+        Assert.IsType<InconsistentStateException>(Assert.Single(outcomes, o => o is not null));
+    }
+
+    [PostgresFact]
+    public async Task Concurrent_writes_from_many_grains_are_committed_in_far_fewer_transactions()
+    {
+        var database = await NewDatabaseAsync();
+        await using var storage = Create(database, writers: 1);
+        var xidBefore = await TransactionIdAsync(database);
+
+        const int grains = 400;
+        var states = Enumerable.Range(0, grains).Select(i => new GrainState<Counter>(new Counter { Value = i })).ToArray();
+        for (var round = 0; round < 3; round++)
+        {
+            await Task.WhenAll(states.Select((s, i) => storage.WriteStateAsync("counter", GrainId.Create("counter", $"g{i}"), s)));
+        }
+
+        var (batches, writes) = storage.Committed;
+        Assert.Equal(3 * grains, writes);
+        Assert.True(batches <= writes / 10, $"{writes} writes took {batches} batches");
+        // PostgreSQL's own count agrees: about one transaction per batch, not one per write.
+        var commits = await TransactionIdAsync(database) - xidBefore - 1;
+        Assert.True(commits < writes / 5, $"{commits} transactions committed for {writes} writes");
+        Assert.All(states, s => Assert.Equal("3", s.ETag));
+    }
+
+    [PostgresFact]
+    public async Task Clear_deletes_the_row_only_at_the_version_it_was_read_at()
+    {
+        var database = await NewDatabaseAsync();
+        await using var storage = Create(database);
+        var id = GrainId.Create("counter", "cleared");
+        var state = new GrainState<Counter>(new Counter { Value = 1 });
+        await storage.WriteStateAsync("counter", id, state);
+        var outdated = new GrainState<Counter>(new Counter()) { ETag = state.ETag, RecordExists = true };
+        await storage.WriteStateAsync("counter", id, state);
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.ClearStateAsync("counter", id, outdated));
+        await storage.ClearStateAsync("counter", id, state);
+        Assert.False(state.RecordExists);
+
+        var read = new GrainState<Counter>();
+        await storage.ReadStateAsync("counter", id, read);
+        Assert.False(read.RecordExists);
+    }
+
+    [PostgresFact]
+    public async Task A_service_that_kept_state_with_the_AdoNet_provider_reads_it_after_switching_to_group_commit()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var clusterId = "switch-" + Guid.NewGuid().ToString("N")[..8];
+        await using (var before = new StorageAppFactory(database, clusterId, "AdoNet"))
+        {
+            var http = before.CreateClient();
+            await Send(http, HttpMethod.Put, "/api/teams/t1", new { name = "Assessment" });
+            await Send(http, HttpMethod.Put, "/api/workers/w1", new { name = "One", teamId = "t1", role = "SocialWorker", fte = 1.0 });
+            await Send(http, HttpMethod.Post, "/api/children/c1/refer", new { requestId = "r1", teamId = "t1" });
+            await Send(http, HttpMethod.Post, "/api/children/c1/allocate", new { requestId = "r2", workerId = "w1" });
+        }
+
+        await using var after = new StorageAppFactory(database, clusterId, GroupCommitGrainStorage.Kind);
+        var again = after.CreateClient();
+        Assert.Equal("w1", (await Send(again, HttpMethod.Get, "/api/children/c1")).GetProperty("workerId").GetString());
+        Assert.Equal(1, (await Send(again, HttpMethod.Get, "/api/workers/w1")).GetProperty("caseloadCount").GetInt32());
+
+        // The next change is stored by the new provider, and a retry is still answered from the receipt kept before.
+        await Send(again, HttpMethod.Post, "/api/children/c2/refer", new { requestId = "r3", teamId = "t1" });
+        await Send(again, HttpMethod.Post, "/api/children/c2/allocate", new { requestId = "r4", workerId = "w1" });
+        var retry = await Send(again, HttpMethod.Post, "/api/children/c1/allocate", new { requestId = "r2", workerId = "w1" });
+        Assert.True(retry.GetProperty("replayed").GetBoolean());
+        Assert.Equal(2, (await Send(again, HttpMethod.Get, "/api/workers/w1")).GetProperty("caseloadCount").GetInt32());
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand($"select count(*) from {GroupCommitGrainStorage.Table} where grain_id like 'socialworker/%'", connection);
+        Assert.Equal(1L, await count.ExecuteScalarAsync());
+    }
+
+    private async Task<string> NewDatabaseAsync()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(GroupCommitGrainStorage.CreateTableSql, connection);
+        await command.ExecuteNonQueryAsync();
+        return database;
+    }
+
+    private static GroupCommitGrainStorage Create(string connectionString, int writers = 2) =>
+        new("test", NpgsqlDataSource.Create(connectionString),
+            new SystemTextJsonGrainStorageSerializer(Options.Create(new SystemTextJsonGrainStorageSerializerOptions())), previous: null,
+            new GroupCommitOptions { Writers = writers }, NullLogger<GroupCommitGrainStorage>.Instance);
+
+    /// <summary>Transaction ids handed out so far: every transaction that writes takes one.</summary>
+    private static async Task<long> TransactionIdAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select pg_current_xact_id()::text::bigint", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<Exception?> Outcome(Task write)
+    {
+        try
+        {
+            await write;
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
+    private static async Task<JsonElement> Send(HttpClient http, HttpMethod method, string url, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{method} {url}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    private sealed class StorageAppFactory(string connectionString, string clusterId, string grainStorage) : AppFactory(new Dictionary<string, string?>
+    {
+        ["ConnectionStrings:Allocation"] = connectionString,
+        ["Orleans:ClusterId"] = clusterId,
+        ["Persistence:GrainStorage"] = grainStorage,
+    });
+}
