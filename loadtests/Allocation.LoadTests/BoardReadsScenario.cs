@@ -206,19 +206,19 @@ public static class BoardReadsScenario
         Console.WriteLine($"setting up {teams.Count} teams, {workers.Count} workers, {teams.Count * (options.WorkersPerTeam * options.Caseload + options.QueuedPerTeam)} children…");
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = 32 };
         await Parallel.ForEachAsync(teams, parallel, async (t, _) =>
-            await Send(clients.Admin, HttpMethod.Put, $"/api/teams/{t}", new { name = $"Team {t[^3..]}" }));
+            await ServiceClients.Send(clients.Admin, HttpMethod.Put, $"/api/teams/{t}", new { name = $"Team {t[^3..]}" }));
         await Parallel.ForEachAsync(workers, parallel, async (w, _) =>
-            await Send(clients.Admin, HttpMethod.Put, $"/api/workers/{w.Worker}", new { name = $"Worker {w.Worker[^6..]}", teamId = w.Team, role = "SocialWorker", fte = 1.0 }));
+            await ServiceClients.Send(clients.Admin, HttpMethod.Put, $"/api/workers/{w.Worker}", new { name = $"Worker {w.Worker[^6..]}", teamId = w.Team, role = "SocialWorker", fte = 1.0 }));
 
         var children = workers.SelectMany(w => Enumerable.Range(0, options.Caseload).Select(k => (Id: $"{w.Worker}-c{k}", w.Team, Worker: (string?)w.Worker)))
             .Concat(teams.SelectMany(t => Enumerable.Range(0, options.QueuedPerTeam).Select(k => (Id: $"{t}-q{k}", Team: t, Worker: (string?)null))))
             .ToList();
         await Parallel.ForEachAsync(children, parallel, async (c, _) =>
         {
-            await Send(clients.HeadOfService, HttpMethod.Post, $"/api/children/{c.Id}/refer", new { requestId = $"{c.Id}-refer", teamId = c.Team, by = "load-test" });
+            await ServiceClients.Send(clients.HeadOfService, HttpMethod.Post, $"/api/children/{c.Id}/refer", new { requestId = $"{c.Id}-refer", teamId = c.Team, by = "load-test" });
             if (c.Worker is not null)
             {
-                await Send(clients.HeadOfService, HttpMethod.Post, $"/api/children/{c.Id}/allocate", new { requestId = $"{c.Id}-allocate", workerId = c.Worker, by = "load-test" });
+                await ServiceClients.Send(clients.HeadOfService, HttpMethod.Post, $"/api/children/{c.Id}/allocate", new { requestId = $"{c.Id}-allocate", workerId = c.Worker, by = "load-test" });
             }
         });
 
@@ -229,28 +229,9 @@ public static class BoardReadsScenario
         return (teams, places);
     }
 
-    private static async Task Send(HttpClient http, HttpMethod method, string path, object body)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
-        using var response = await http.SendAsync(request);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new HttpRequestException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-    }
-
     private static Options Parse(string[] args)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Expected '--name value' at '{args[i]}'.");
-            }
-
-            values[args[i][2..]] = args[i + 1];
-        }
+        var values = RunOptions.Pairs(args, 0);
 
         string Text(string name, string fallback) => values.Remove(name, out var v) ? v : fallback;
         double Number(string name, double fallback) =>

@@ -89,16 +89,7 @@ public static class GenerateScenario
 
     internal static Dictionary<string, string> Options(string[] args)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Expected '--name value' at '{args[i]}'.");
-            }
-
-            values[args[i][2..]] = args[i + 1];
-        }
+        var values = RunOptions.Pairs(args, 0);
 
         return values;
     }

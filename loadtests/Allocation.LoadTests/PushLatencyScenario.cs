@@ -59,10 +59,10 @@ public static class PushLatencyScenario
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = 32 };
         await Parallel.ForEachAsync(teams, parallel, async (team, _) =>
         {
-            await Send(clients.Admin, HttpMethod.Put, $"/api/teams/{team}", new { name = team });
+            await ServiceClients.Send(clients.Admin, HttpMethod.Put, $"/api/teams/{team}", new { name = team });
             for (var w = 0; w < workersPerTeam; w++)
             {
-                await Send(clients.Admin, HttpMethod.Put, $"/api/workers/{team}-w{w}", new { name = $"Worker {w}", teamId = team, role = "SocialWorker", fte = 1.0 });
+                await ServiceClients.Send(clients.Admin, HttpMethod.Put, $"/api/workers/{team}-w{w}", new { name = $"Worker {w}", teamId = team, role = "SocialWorker", fte = 1.0 });
             }
         });
 
@@ -71,7 +71,7 @@ public static class PushLatencyScenario
             .Select(i => (Id: $"{runId}-c{i}", Team: i % options.Teams, Worker: $"{teams[i % options.Teams]}-w{i / options.Teams % workersPerTeam}"))
             .ToList();
         await Parallel.ForEachAsync(children, parallel, async (c, _) =>
-            await Send(clients.HeadOfService, HttpMethod.Post, $"/api/children/{c.Id}/refer", new { requestId = $"{c.Id}-refer", teamId = teams[c.Team] }));
+            await ServiceClients.Send(clients.HeadOfService, HttpMethod.Post, $"/api/children/{c.Id}/refer", new { requestId = $"{c.Id}-refer", teamId = teams[c.Team] }));
 
         // The first share of the clients watch caseload pages, spread over every worker; the rest watch team boards.
         var caseloadClients = (int)Math.Round(options.Clients * options.CaseloadShare);
@@ -239,28 +239,9 @@ public static class PushLatencyScenario
         return report.pass ? 0 : 1;
     }
 
-    private static async Task Send(HttpClient http, HttpMethod method, string path, object body)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
-        using var response = await http.SendAsync(request);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new HttpRequestException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-    }
-
     private static Options Parse(string[] args)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Expected '--name value' at '{args[i]}'.");
-            }
-
-            values[args[i][2..]] = args[i + 1];
-        }
+        var values = RunOptions.Pairs(args, 0);
 
         string Text(string name, string fallback) => values.Remove(name, out var v) ? v : fallback;
         double Number(string name, double fallback) =>

@@ -32,16 +32,7 @@ public sealed record RunOptions(
             throw new ArgumentException("Name a scenario first.");
         }
 
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 1; i < args.Length; i += 2)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Expected '--name value' at '{args[i]}'.");
-            }
-
-            values[args[i][2..]] = args[i + 1];
-        }
+        var values = RunOptions.Pairs(args, 1);
 
         string Text(string name, string fallback) => values.Remove(name, out var v) ? v : fallback;
         int Count(string name, int fallback) =>
@@ -62,6 +53,23 @@ public sealed record RunOptions(
             values.Remove("results", out var results) ? results : null);
 
         return values.Count == 0 ? options : throw new ArgumentException($"Unknown option --{values.Keys.First()}.");
+    }
+
+    /// <summary>The <c>--name value</c> pairs from <paramref name="from"/> on, by name.</summary>
+    public static Dictionary<string, string> Pairs(string[] args, int from)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = from; i < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Expected '--name value' at '{args[i]}'.");
+            }
+
+            values[args[i][2..]] = args[i + 1];
+        }
+
+        return values;
     }
 
     /// <summary>A load test must never be pointed at someone else's service: only this machine is accepted.</summary>

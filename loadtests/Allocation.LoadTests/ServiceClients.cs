@@ -45,6 +45,17 @@ public sealed class ServiceClients : IDisposable
         HeadOfService.Dispose();
     }
 
+    /// <summary>Sends a JSON body; anything but success is an <see cref="HttpRequestException"/> naming the answer.</summary>
+    public static async Task Send(HttpClient http, HttpMethod method, string path, object body)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
     private static HttpClient Create(Uri url, string? token, int maxConnectionsPerServer)
     {
         var http = new HttpClient(new SocketsHttpHandler
