@@ -26,6 +26,7 @@ builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
 builder.AddAllocationIdentity();
 builder.Services.AddAuditTrail(storage);
+builder.Services.AddSingleton<ImportProgress>();
 builder.Services.AddDemoSeeding();
 // After seeding: the demo's first threshold report runs over the seeded authority.
 builder.AddNightlyChecks(storage);

@@ -29,7 +29,7 @@ public static partial class ImportApi
 
         api.MapPost("/import", async Task<Results<Ok<ImportCounts>, ProblemHttpResult>> (
             IFormFileCollection files, IGrainFactory grains, IOptions<AllocationOptions> options,
-            [FromKeyedServices(AllocationClock.Key)] TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken) =>
+            [FromKeyedServices(AllocationClock.Key)] TimeProvider time, ILoggerFactory loggers, ImportProgress progress, CancellationToken cancellationToken) =>
         {
             var logger = loggers.CreateLogger(typeof(ImportApi));
             var read = new AuthorityFiles();
@@ -56,6 +56,7 @@ public static partial class ImportApi
             try
             {
                 var elapsed = Stopwatch.StartNew();
+                progress.Begin("validating", read.Teams.Count + read.Workers.Count + read.Children.Count);
                 var existing = await ExistingAsync(grains, read, cancellationToken);
                 var validation = ImportValidator.Validate(read, existing, options.Value, time.GetUtcNow());
                 if (validation.Load is not { } load)
@@ -69,7 +70,7 @@ public static partial class ImportApi
 
                 try
                 {
-                    await AuthorityLoader.LoadAsync(grains, load, cancellationToken);
+                    await AuthorityLoader.LoadAsync(grains, load, cancellationToken, progress);
                 }
                 catch (InvalidDataException e)
                 {
@@ -85,6 +86,7 @@ public static partial class ImportApi
             }
             finally
             {
+                progress.End();
                 Gate.Release();
             }
         })
@@ -93,6 +95,9 @@ public static partial class ImportApi
         .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(AuthorityCsv.MaxImportBytes))
         .WithFormOptions(multipartBodyLengthLimit: AuthorityCsv.MaxImportBytes)
         .WithSummary("Loads teams, workers and children (with worker history) from CSV files; all or nothing.");
+
+        api.MapGet("/import/progress", (ImportProgress progress) => TypedResults.Ok(progress.Current))
+            .WithSummary("Where this host's running import has got to: phase (validating, teams, workers, children or idle), done and total.");
 
         api.MapGet("/export/{file}", async Task<Results<FileContentHttpResult, ProblemHttpResult>> (string file, IGrainFactory grains) =>
         {

@@ -129,14 +129,23 @@ public static class ImportCommand
         await output.WriteLineAsync("[3/3] Validating every row, then importing (nothing is written if a row is rejected)");
         var elapsed = Stopwatch.StartNew();
         HttpResponseMessage response;
-        try
+        using (var stopBar = new CancellationTokenSource())
         {
-            response = await http.PostAsync("/api/import", form);
-        }
-        catch (HttpRequestException e)
-        {
-            await error.WriteLineAsync($"Could not reach the service at {arguments.Url}: {e.Message}");
-            return 1;
+            var bar = ShowProgressAsync(http, output, stopBar.Token);
+            try
+            {
+                response = await http.PostAsync("/api/import", form);
+            }
+            catch (HttpRequestException e)
+            {
+                await error.WriteLineAsync($"Could not reach the service at {arguments.Url}: {e.Message}");
+                return 1;
+            }
+            finally
+            {
+                await stopBar.CancelAsync();
+                await bar;
+            }
         }
 
         using (response)
@@ -177,6 +186,70 @@ public static class ImportCommand
 
             return 1;
         }
+    }
+
+    /// <summary>
+    /// Polls the service's <c>/api/import/progress</c> once a second while the import runs and draws a bar: redrawn in
+    /// place on a terminal, a line per tenth of a phase otherwise (a log file, a test).
+    /// </summary>
+    private static async Task ShowProgressAsync(HttpClient http, TextWriter output, CancellationToken stop)
+    {
+        var inPlace = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var lastLine = "";
+        var drawn = false;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+                using var response = await http.GetAsync("/api/import/progress", stop);
+                if (!response.IsSuccessStatusCode)
+                {
+                    return; // an older service: no bar
+                }
+
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(stop));
+                var phase = json.RootElement.GetProperty("phase").GetString() ?? "";
+                var done = json.RootElement.GetProperty("done").GetInt32();
+                var total = json.RootElement.GetProperty("total").GetInt32();
+                if (phase == "idle")
+                {
+                    continue;
+                }
+
+                var line = Bar(phase, done, total);
+                if (inPlace)
+                {
+                    await output.WriteAsync("\r" + line);
+                    drawn = true;
+                }
+                else if (line[..line.IndexOf(']')] != lastLine)
+                {
+                    await output.WriteLineAsync(line);
+                    lastLine = line[..line.IndexOf(']')];
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or JsonException or KeyNotFoundException)
+        {
+            // The import answered (or the service went away): the result says the rest.
+        }
+        finally
+        {
+            if (drawn)
+            {
+                await output.WriteLineAsync();
+            }
+        }
+    }
+
+    /// <summary><c>      children   [############--------]  60%  6,000/10,000</c>: one # per 5%.</summary>
+    public static string Bar(string phase, int done, int total)
+    {
+        var fraction = total <= 0 ? 1.0 : Math.Clamp((double)done / total, 0, 1);
+        var filled = (int)(fraction * 20);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"      {phase,-10} [{new string('#', filled)}{new string('-', 20 - filled)}] {fraction,4:P0}  {done:N0}/{total:N0}");
     }
 
     /// <summary>Data rows: lines after the header, counting a last line without a line break.</summary>

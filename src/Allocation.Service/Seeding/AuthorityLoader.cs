@@ -25,8 +25,9 @@ public static class AuthorityLoader
     /// </summary>
     public const int MaxParallelism = 32;
 
-    public static async Task LoadAsync(IGrainFactory grains, AuthorityLoad load, CancellationToken cancellationToken)
+    public static async Task LoadAsync(IGrainFactory grains, AuthorityLoad load, CancellationToken cancellationToken, Import.ImportProgress? progress = null)
     {
+        progress?.Begin("teams", load.Teams.Count);
         var authority = grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key);
         foreach (var team in load.Teams)
         {
@@ -35,7 +36,11 @@ public static class AuthorityLoader
             {
                 await grains.GetGrain<ITeamGrain>(team.Id).SetEstablishment(establishment);
             }
+
+            progress?.Advance();
         }
+
+        progress?.Begin("workers", load.Workers.Count);
 
         await IdDirectory.AddAll(grains, IdKind.Worker, load.Workers.Select(w => w.Id));
 
@@ -47,7 +52,11 @@ public static class AuthorityLoader
             {
                 throw new InvalidDataException($"Worker {w.Id}: {refusal.Detail}");
             }
+
+            progress?.Advance();
         });
+
+        progress?.Begin("children", load.Children.Count);
 
         await IdDirectory.AddAll(grains, IdKind.Child, load.Children.Select(c => c.Id));
 
@@ -61,6 +70,8 @@ public static class AuthorityLoader
                 {
                     throw new InvalidDataException($"Child {c.Id}: {refusal.Detail}");
                 }
+
+                progress?.Advance();
             }
         });
     }

@@ -116,6 +116,29 @@ public class ImportApiTests(AppFactory factory)
     }
 
     [Fact]
+    public async Task Progress_is_reported_per_phase_while_loading_and_idle_afterwards()
+    {
+        var progress = new ImportProgress();
+        var load = new Allocation.Service.Seeding.AuthorityLoad(
+            [new($"{_p}-PT", "Progress")],
+            [new($"{_p}-PW", new Allocation.Grains.SocialWorkers.UpsertWorker("W", $"{_p}-PT", Allocation.Grains.WorkerRole.SocialWorker, 1.0m))],
+            [.. Enumerable.Range(1, 5).Select(i => new Allocation.Service.Seeding.LoadChild($"{_p}-PC{i}",
+                new Allocation.Grains.Children.ImportChild($"{_p}-PT", DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddHours(-1), [])))]);
+
+        var grains = factory.Services.GetRequiredService<IGrainFactory>();
+        var loading = Allocation.Service.Seeding.AuthorityLoader.LoadAsync(grains, load, CancellationToken.None, progress);
+        await loading;
+        Assert.Equal(new ImportProgress.Snapshot("children", 5, 5, progress.Current.StartedAt), progress.Current);
+        progress.End();
+        Assert.Equal("idle", progress.Current.Phase);
+
+        var idle = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(_http, "/api/import/progress");
+        Assert.Equal("idle", idle.GetProperty("phase").GetString());
+        Assert.Equal("      children   [############--------] 60 %  6,000/10,000", ImportCommand.Bar("children", 6000, 10000));
+        Assert.Equal("      workers    [####################] 100 %  0/0", ImportCommand.Bar("workers", 0, 0));
+    }
+
+    [Fact]
     public async Task Unknown_export_file_is_404()
     {
         Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/api/export/secrets.csv")).StatusCode);

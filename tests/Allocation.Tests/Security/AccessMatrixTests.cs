@@ -70,6 +70,7 @@ public sealed class AccessMatrixTests(ITestOutputHelper output) : IClassFixture<
         ["GET /api/reports/kpis/{kpiId}/history"] = LeadersOrAdmins,
         ["POST /api/reports/run"] = LeadersOrAdmins,
         ["POST /api/import"] = Admins,
+        ["GET /api/import/progress"] = Admins,
         ["GET /api/export/{file}"] = Admins,
         ["* /hubs/boards/negotiate"] = All,
         ["* /hubs/boards"] = All,
