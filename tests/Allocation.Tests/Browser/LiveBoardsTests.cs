@@ -207,8 +207,9 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
         // Not signed in: sent to the demo sign-in, which comes back to the board afterwards.
         await Expect(page.Locator("#demo-banner")).ToBeVisibleAsync();
         await page.Locator($"button[data-user='{Ben}']").ClickAsync();
-        await page.WaitForURLAsync("**/team.html?team=T-CIC");
+        // Expectations retry across the navigation back to the board (waiting for one navigation event can miss it).
         await Expect(page.Locator("#error")).ToContainTextAsync("team-not-yours");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/team\\.html\\?team=T-CIC$"));
         await Expect(page.Locator(".team-layout")).ToBeHiddenAsync();
         await Screenshot(page, "team-board-not-yours");
         await page.Context.CloseAsync();
