@@ -42,8 +42,7 @@ public static class AuditApi
         api.MapGet("/children/{childId}/chronology", async Task<Results<Ok<IReadOnlyList<AuditEntry>>, ProblemHttpResult>> (
             string childId, HttpContext http, IGrainFactory grains, IAuditTrail audit, CancellationToken ct) =>
         {
-            if (!Problems.IsValidId(childId) || !await Known.Child(grains, childId)
-                || await grains.GetGrain<IChildGrain>(childId).Get() is not { } child)
+            if (await Known.FindChild(grains, childId) is not { } child)
             {
                 return Problems.NotFound("child", childId);
             }
@@ -94,7 +93,7 @@ public static class AuditApi
         ProblemHttpResult? forbidden;
         if (childId is not null)
         {
-            if (!Problems.IsValidId(childId) || !await Known.Child(grains, childId) || await grains.GetGrain<IChildGrain>(childId).Get() is not { } child)
+            if (await Known.FindChild(grains, childId) is not { } child)
             {
                 return (null, Problems.NotFound("child", childId));
             }
@@ -103,8 +102,7 @@ public static class AuditApi
         }
         else if (workerId is not null)
         {
-            if (!Problems.IsValidId(workerId) || !await Known.Worker(grains, workerId)
-                || await grains.GetGrain<ISocialWorkerGrain>(workerId).Get() is not { } worker)
+            if (await Known.FindWorker(grains, workerId) is not { } worker)
             {
                 return (null, Problems.NotFound("worker", workerId));
             }

@@ -23,8 +23,7 @@ public static class CaseRecordsApi
                 return invalid;
             }
 
-            var grain = grains.GetGrain<IChildGrain>(childId);
-            if (!await Known.Child(grains, childId) || await grain.Get() is not { } child)
+            if (await Known.FindChild(grains, childId) is not { } child)
             {
                 return Problems.NotFound("child", childId);
             }
@@ -36,7 +35,7 @@ public static class CaseRecordsApi
                 return forbidden;
             }
 
-            var result = await grain.UpdateCaseRecord(body);
+            var result = await grains.GetGrain<IChildGrain>(childId).UpdateCaseRecord(body);
             return result.Refusal is { } refusal
                 ? Problems.From(refusal)
                 : TypedResults.Ok(new ChildrenApi.ChildResponse(result.Child!, result.Receipt!, result.Replayed));

@@ -19,8 +19,7 @@ public static class ChildrenApi
 
         api.MapGet("/{childId}", async Task<Results<Ok<ChildView>, ProblemHttpResult>> (string childId, IGrainFactory grains, HttpContext http) =>
         {
-            if (!Problems.IsValidId(childId) || !await Known.Child(grains, childId)
-                || await grains.GetGrain<IChildGrain>(childId).Get() is not { } child)
+            if (await Known.FindChild(grains, childId) is not { } child)
             {
                 return Problems.NotFound("child", childId);
             }
@@ -108,8 +107,7 @@ public static class ChildrenApi
         HttpContext http, IGrainFactory grains, string childId, string? workerId, CeilingOverride? ceilingOverride,
         Func<IChildGrain, string, Task<ChildResult>> command)
     {
-        var grain = grains.GetGrain<IChildGrain>(childId);
-        if (!await Known.Child(grains, childId) || await grain.Get() is not { } child)
+        if (await Known.FindChild(grains, childId) is not { } child)
         {
             return Problems.NotFound("child", childId);
         }
@@ -126,7 +124,7 @@ public static class ChildrenApi
             return Problems.NotFound("worker", workerId);
         }
 
-        return Answer(await command(grain, http.User.Allocation().Id));
+        return Answer(await command(grains.GetGrain<IChildGrain>(childId), http.User.Allocation().Id));
     }
 
     private static Results<Ok<ChildResponse>, ProblemHttpResult> Answer(ChildResult result) =>

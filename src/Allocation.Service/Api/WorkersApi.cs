@@ -34,8 +34,7 @@ public static class WorkersApi
 
         api.MapGet("/{workerId}", async Task<Results<Ok<WorkerView>, ProblemHttpResult>> (string workerId, IGrainFactory grains, HttpContext http) =>
         {
-            if (!Problems.IsValidId(workerId) || !await Known.Worker(grains, workerId)
-                || await grains.GetGrain<ISocialWorkerGrain>(workerId).Get() is not { } worker)
+            if (await Known.FindWorker(grains, workerId) is not { } worker)
             {
                 return Problems.NotFound("worker", workerId);
             }
@@ -72,7 +71,7 @@ public static class WorkersApi
     private static async Task<Results<Ok<WorkerResult>, ProblemHttpResult>> Run(
         HttpContext http, IGrainFactory grains, string workerId, string? moveTo, string requestId, string reason, Func<string, Task<WorkerResult>> command)
     {
-        if (!await Known.Worker(grains, workerId) || await grains.GetGrain<ISocialWorkerGrain>(workerId).Get() is not { } worker)
+        if (await Known.FindWorker(grains, workerId) is not { } worker)
         {
             return Problems.NotFound("worker", workerId);
         }

@@ -73,13 +73,11 @@ public static class CommandAudit
         var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
         var route = http.Request.RouteValues;
         var note = http.AuditNote();
-        if (route.GetValueOrDefault("childId") is string childId && Api.Problems.IsValidId(childId) && await Api.Known.Child(grains, childId)
-            && await grains.GetGrain<IChildGrain>(childId).Get() is { } child)
+        if (await Api.Known.FindChild(grains, route.GetValueOrDefault("childId") as string) is { } child)
         {
             (note.TeamId, note.WorkerId) = (child.TeamId, child.WorkerId);
         }
-        else if (route.GetValueOrDefault("workerId") is string workerId && Api.Problems.IsValidId(workerId) && await Api.Known.Worker(grains, workerId)
-            && await grains.GetGrain<ISocialWorkerGrain>(workerId).Get() is { } worker)
+        else if (await Api.Known.FindWorker(grains, route.GetValueOrDefault("workerId") as string) is { } worker)
         {
             note.TeamId = worker.TeamId;
         }

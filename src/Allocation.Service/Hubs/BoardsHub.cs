@@ -40,8 +40,7 @@ public sealed partial class BoardsHub(IGrainFactory grains, ILogger<BoardsHub> l
 
     public async Task<WorkerBoard> SubscribeWorker(string workerId)
     {
-        if (!Problems.IsValidId(workerId) || !await Known.Worker(grains, workerId)
-            || await grains.GetGrain<ISocialWorkerGrain>(workerId).Get() is not { } worker)
+        if (await Known.FindWorker(grains, workerId) is not { } worker)
         {
             throw new HubException($"No worker with id '{workerId}'.");
         }
