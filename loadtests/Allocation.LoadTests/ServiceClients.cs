@@ -1,7 +1,5 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
 
 namespace Allocation.LoadTests;
 
@@ -80,18 +78,6 @@ public sealed class ServiceClients : IDisposable
     private static async Task<string?> TokenFor(Uri url, string userId)
     {
         using var http = Create(url, null, 1);
-        using var response = await http.PostAsJsonAsync("/api/demo/sign-in", new { userId });
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new HttpRequestException($"POST /api/demo/sign-in as {userId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-
-        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return answer.RootElement.GetProperty("accessToken").GetString();
+        return await Allocation.Service.Import.ApiSignIn.DemoSignInAsync(http, userId);
     }
 }

@@ -25,7 +25,7 @@ internal static class ApiSignIn
         var source = "given";
         if (token is null)
         {
-            token = await DemoSignInAsync(http, cancellationToken);
+            token = await DemoSignInAsync(http, cancellationToken: cancellationToken);
             source = token is null ? "none" : "demo sign-in";
         }
 
@@ -33,16 +33,23 @@ internal static class ApiSignIn
         return source;
     }
 
-    /// <summary>The demo administrator's access token, or null when the service has no demo sign-in (404).</summary>
-    public static async Task<string?> DemoSignInAsync(HttpClient http, CancellationToken cancellationToken = default)
+    /// <summary>A demo user's access token (the administrator's unless another is named), or null when the service
+    /// has no demo sign-in (404).</summary>
+    public static async Task<string?> DemoSignInAsync(HttpClient http, string userId = DemoAdministrator, CancellationToken cancellationToken = default)
     {
-        using var response = await http.PostAsJsonAsync("/api/demo/sign-in", new { userId = DemoAdministrator }, cancellationToken);
+        using var response = await http.PostAsJsonAsync("/api/demo/sign-in", new { userId }, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
         }
 
-        response.EnsureSuccessStatusCode();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException(
+                $"POST /api/demo/sign-in as {userId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}",
+                null, response.StatusCode);
+        }
+
         using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
         return answer.RootElement.TryGetProperty("accessToken", out var token) && token.GetString() is { Length: > 0 } value
             ? value
