@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using Allocation.Service.Persistence;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -15,62 +15,35 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PostgresAuditTrail> _logger;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    private readonly GroupCommitQueue<AuditEntry, bool> _queue;
 
     public PostgresAuditTrail(string connectionString, ILogger<PostgresAuditTrail> logger)
     {
         _dataSource = NpgsqlDataSource.Create(connectionString);
         _logger = logger;
-        _writer = Task.Run(WriteLoopAsync);
+        _queue = new GroupCommitQueue<AuditEntry, bool>(MaxBatch, writers: 1, InsertAsync, (e, count) => LogWriteFailed(e, count));
     }
 
     public Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
-        var pending = new Pending(entry, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending))
+        if (!_queue.TryEnqueue(entry, out var committed))
         {
             throw new InvalidOperationException("The audit trail is shutting down.");
         }
 
-        return pending.Done.Task.WaitAsync(cancellationToken);
+        return committed.WaitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<AuditEntry>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default)
     {
         await using var command = _dataSource.CreateCommand();
-        var where = new List<string> { "sequence > @after" };
-        command.Parameters.AddWithValue("after", query.After);
-        if (query.ChildId is { } child)
-        {
-            where.Add("child_id = @child");
-            command.Parameters.AddWithValue("child", child);
-        }
-
-        if (query.WorkerId is { } worker)
-        {
-            where.Add("(worker_id = @worker or other_worker_id = @worker)");
-            command.Parameters.AddWithValue("worker", worker);
-        }
-
-        if (query.TeamId is { } team)
-        {
-            where.Add("(team_id = @team or other_team_id = @team)");
-            command.Parameters.AddWithValue("team", team);
-        }
-
-        if (query.From is { } from)
-        {
-            where.Add("at >= @from");
-            command.Parameters.AddWithValue("from", from);
-        }
-
-        if (query.To is { } to)
-        {
-            where.Add("at < @to");
-            command.Parameters.AddWithValue("to", to);
-        }
-
+        var where = new List<string>();
+        Where("sequence > @after", "after", query.After);
+        Where("child_id = @child", "child", query.ChildId);
+        Where("(worker_id = @worker or other_worker_id = @worker)", "worker", query.WorkerId);
+        Where("(team_id = @team or other_team_id = @team)", "team", query.TeamId);
+        Where("at >= @from", "from", query.From);
+        Where("at < @to", "to", query.To);
         command.Parameters.AddWithValue("limit", query.Limit);
         command.CommandText = $"""
             select sequence, at, user_id, roles, action, outcome, status, request_id, trace_id, child_id, team_id, worker_id,
@@ -89,41 +62,25 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
         }
 
         return entries;
+
+        void Where(string clause, string parameter, object? value)
+        {
+            if (value is not null)
+            {
+                where.Add(clause);
+                command.Parameters.AddWithValue(parameter, value);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        await _writer;
+        await _queue.DisposeAsync();
         await _dataSource.DisposeAsync();
     }
 
-    private async Task WriteLoopAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
-        {
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-
-            try
-            {
-                await InsertAsync(batch);
-                batch.ForEach(p => p.Done.TrySetResult());
-            }
-            catch (Exception e)
-            {
-                LogWriteFailed(e, batch.Count);
-                batch.ForEach(p => p.Done.TrySetException(e));
-            }
-
-            batch.Clear();
-        }
-    }
-
-    private async Task InsertAsync(List<Pending> batch)
+    /// <summary>Inserts the entries in one statement (one transaction); a repeated decision is skipped by its dedup key.</summary>
+    private async Task<IReadOnlyList<bool>> InsertAsync(IReadOnlyList<AuditEntry> entries)
     {
         await using var command = _dataSource.CreateCommand("""
             insert into allocation_audit (at, user_id, roles, action, outcome, status, request_id, trace_id, child_id, team_id, worker_id,
@@ -132,7 +89,6 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
                                  @other_team_id, @other_worker_id, @rule, @figures, @reason, @override_reason, @detail, @dedup_key)
             on conflict (dedup_key) do nothing
             """);
-        var entries = batch.Select(p => p.Entry).ToList();
         command.Parameters.Add(new NpgsqlParameter("at", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = entries.Select(e => e.At.ToUniversalTime()).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = entries.Select(e => e.Status).ToArray() });
         Texts("user_id", e => e.UserId);
@@ -153,12 +109,11 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
         Texts("detail", e => e.Detail);
         Texts("dedup_key", e => e.DedupKey());
         await command.ExecuteNonQueryAsync();
+        return entries.Select(_ => true).ToList();
 
         void Texts(string name, Func<AuditEntry, string?> field) =>
             command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entries.Select(field).ToArray() });
     }
-
-    private sealed record Pending(AuditEntry Entry, TaskCompletionSource Done);
 
     [LoggerMessage(EventId = 7101, Level = LogLevel.Error, Message = "Writing {Count} audit entries failed; their commands answer 503 and are recorded when retried")]
     private partial void LogWriteFailed(Exception exception, int count);

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
 using Orleans.Storage;
@@ -7,8 +6,8 @@ namespace Allocation.Service.Persistence;
 
 /// <summary>
 /// Grain storage on PostgreSQL that commits many grains' writes together. Each <c>WriteStateAsync</c> serializes the
-/// state on the calling grain, queues the write and waits; writer loops take whatever is queued (up to
-/// <see cref="GroupCommitOptions.MaxBatch"/>) and send it as one <see cref="NpgsqlBatch"/>, which PostgreSQL runs as
+/// state on the calling grain, queues the write and waits; writer loops (<see cref="GroupCommitQueue{TItem, TResult}"/>) take
+/// whatever is queued (up to <see cref="GroupCommitOptions.MaxBatch"/>) and send it as one <see cref="NpgsqlBatch"/>, which PostgreSQL runs as
 /// one transaction: one commit, one flush of the write-ahead log, for the whole batch. A write's task completes only
 /// after its batch has committed, so a grain call that awaited its write returns with the write durable.
 /// </summary>
@@ -44,8 +43,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
     private readonly IGrainStorage? _previous;
     private readonly GroupCommitOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleWriter = false });
-    private readonly Task[] _writers;
+    private readonly GroupCommitQueue<PendingWrite, bool> _queue;
     private readonly Lazy<Task<bool>> _previousHasRows;
     private long _batches;
     private long _writes;
@@ -54,8 +52,6 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
     public GroupCommitGrainStorage(string name, NpgsqlDataSource dataSource, IGrainStorageSerializer serializer, IGrainStorage? previous,
         GroupCommitOptions options, ILogger<GroupCommitGrainStorage> logger)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatch, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Writers, 1);
         _name = name;
         _dataSource = dataSource;
         _serializer = serializer;
@@ -63,7 +59,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
         _options = options;
         _logger = logger;
         _previousHasRows = new(PreviousHasRowsAsync);
-        _writers = Enumerable.Range(0, options.Writers).Select(_ => Task.Run(WriteLoop)).ToArray();
+        _queue = new GroupCommitQueue<PendingWrite, bool>(options.MaxBatch, options.Writers, CommitAsync,
+            (ex, count) => LogBatchFailed(_logger, ex, _name, count));
     }
 
     /// <summary>Batches committed and grain writes in them since start, to see how much grouping happens.</summary>
@@ -146,8 +143,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
     public async ValueTask DisposeAsync()
     {
         // Writes already queued are still committed; the loops end once the queue is empty.
-        _queue.Writer.TryComplete();
-        await Task.WhenAll(_writers);
+        await _queue.DisposeAsync();
         await _dataSource.DisposeAsync();
         var (batches, writes) = Committed;
         LogStopped(_logger, _name, writes, batches, batches == 0 ? 0 : (double)writes / batches);
@@ -160,57 +156,26 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
 
     private async Task Enqueue(PendingWrite write, string stateName, GrainId grainId, string? etag)
     {
-        if (!_queue.Writer.TryWrite(write))
+        if (!_queue.TryEnqueue(write, out var committed))
         {
             throw new ObjectDisposedException(nameof(GroupCommitGrainStorage), "The grain storage has stopped.");
         }
 
-        if (!await write.Done.Task)
+        if (!await committed)
         {
             throw new InconsistentStateException(
                 $"Stale write of '{stateName}' for grain {grainId}: the stored version is no longer {etag ?? "(none)"}.", "(unknown)", etag ?? "(none)");
         }
     }
 
-    private async Task WriteLoop()
+    /// <summary>Commits the writes in one transaction; each one's result is whether it changed its row (false: stale).</summary>
+    private async Task<IReadOnlyList<bool>> CommitAsync(IReadOnlyList<PendingWrite> writes)
     {
-        var batch = new List<PendingWrite>(_options.MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
-        {
-            batch.Clear();
-            while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var write))
-            {
-                batch.Add(write);
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                await CommitAsync(batch);
-            }
-            catch (Exception ex)
-            {
-                LogBatchFailed(_logger, ex, _name, batch.Count);
-                foreach (var write in batch)
-                {
-                    write.Done.TrySetException(ex);
-                }
-            }
-        }
-    }
-
-    private async Task CommitAsync(List<PendingWrite> writes)
-    {
-        // Rows always locked in the same order, so two batches in flight never deadlock on each other.
-        writes.Sort(static (a, b) => string.CompareOrdinal(a.GrainId, b.GrainId));
         await using var connection = await _dataSource.OpenConnectionAsync();
         // Without an explicit transaction PostgreSQL runs the statements of one batch as a single implicit transaction.
         await using var batch = new NpgsqlBatch(connection);
-        foreach (var write in writes)
+        // Rows always locked in the same order, so two batches in flight never deadlock on each other.
+        foreach (var write in writes.OrderBy(w => w.GrainId, StringComparer.Ordinal))
         {
             batch.BatchCommands.Add(write.Command);
         }
@@ -218,10 +183,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
         await batch.ExecuteNonQueryAsync();
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _writes, writes.Count);
-        foreach (var write in writes)
-        {
-            write.Done.TrySetResult(write.Command.RecordsAffected == 1);
-        }
+        return writes.Select(w => w.Command.RecordsAffected == 1).ToList();
     }
 
     private async Task<bool> PreviousHasRowsAsync()
@@ -237,11 +199,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
         }
     }
 
-    /// <summary>A queued write: <see cref="Done"/> is true once committed, false when the version was stale.</summary>
-    private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command)
-    {
-        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+    /// <summary>A queued write: its grain (the order rows are locked in) and its statement.</summary>
+    private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command);
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Error, Message = "Grain storage {Name}: a batch of {Count} writes failed; none of it was committed")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string name, int count);
