@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Allocation.Service.Persistence;
 using Allocation.Tests.Infrastructure;
+using static Allocation.Tests.Infrastructure.ApiCalls;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -207,15 +208,6 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         {
             return ex;
         }
-    }
-
-    private static async Task<JsonElement> Send(HttpClient http, HttpMethod method, string url, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{method} {url}: {(int)response.StatusCode} {text}");
-        return JsonDocument.Parse(text).RootElement;
     }
 
     private sealed class StorageAppFactory(string connectionString, string clusterId, string grainStorage) : AppFactory(new Dictionary<string, string?>

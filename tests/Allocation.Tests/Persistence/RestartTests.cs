@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Tests.Infrastructure;
+using static Allocation.Tests.Infrastructure.ApiCalls;
 
 namespace Allocation.Tests.Persistence;
 
@@ -106,15 +107,6 @@ public class RestartTests(PostgresServer postgres)
     {
         await Task.Delay(100);
         return true;
-    }
-
-    private static async Task<JsonElement> Send(HttpClient http, HttpMethod method, string url, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{method} {url}: {(int)response.StatusCode} {text}");
-        return JsonDocument.Parse(text).RootElement;
     }
 }
 
