@@ -113,6 +113,8 @@ public static partial class ColdStartScenario
                 ["ASPNETCORE_URLS"] = url.ToString(),
                 ["ConnectionStrings__Allocation"] = connection,
                 ["Seeding__Demo"] = "false",
+                // One load-test user sends every command: far over a person's limit.
+                ["RateLimits__Commands__PermitLimit"] = "1000000000",
                 ["Orleans__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Orleans__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Logging__Console__FormatterName"] = "simple",

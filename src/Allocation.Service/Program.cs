@@ -34,7 +34,8 @@ builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Co
 // After the silo: the observer registers with a grain.
 builder.Services.AddHostedService<BoardObserverRegistration>();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ErrorResponses.Describe);
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(o => o.AddBearerSecurity());
+builder.Services.AddAllocationRateLimits();
 builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
@@ -52,10 +53,18 @@ if (!storage.IsPostgres)
 
 app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ErrorResponses.StatusCodeFor });
 app.UseStatusCodePages();
+app.UseSecurityHeaders();
+if (!app.Environment.IsDevelopment())
+{
+    app.UseHsts();
+}
+
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
+// After authorization: the limits are per signed-in user.
+app.UseRateLimiter();
 
 // The API's description is public; what it describes is not.
 app.MapOpenApi().AllowAnonymous();

@@ -21,6 +21,9 @@ public class AppFactory : WebApplicationFactory<Program>
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(),
             ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
             ["Seeding:Demo"] = "false",
+            // Tests send many commands as one user in seconds; the limiter's own test sets low limits.
+            ["RateLimits:Commands:PermitLimit"] = "1000000",
+            ["RateLimits:Import:PermitLimit"] = "1000000",
         };
         foreach (var (key, value) in settings)
         {
