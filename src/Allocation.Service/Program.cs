@@ -25,6 +25,7 @@ var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
 builder.AddAllocationIdentity();
+builder.AddAllocationTelemetry();
 builder.Services.AddAuditTrail(storage);
 builder.Services.AddSingleton<ImportProgress>();
 builder.Services.AddDemoSeeding();
@@ -81,6 +82,7 @@ app.MapAuditApi();
 app.MapGet("/api/me", (HttpContext http) => TypedResults.Ok(http.User.Allocation()))
     .RequireAuthorization(Policies.SignedIn).WithTags("Identity").WithSummary("The signed-in user: id, roles, teams, worker id.");
 app.MapNightlyChecksDashboard();
+app.MapAllocationTelemetry();
 app.MapHub<BoardsHub>("/hubs/boards");
 
 app.Run();
