@@ -17,9 +17,6 @@ if (args is ["import", .. var importArgs])
 }
 
 var builder = WebApplication.CreateBuilder(args);
-// The hosting layer logs each request's URL with its query string, where SignalR clients carry their access token
-// (browsers cannot set headers on WebSockets). Set in code, after configuration, so no log level setting undoes it.
-builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
 var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
@@ -72,7 +69,8 @@ app.MapAuditApi();
 app.MapGet("/api/me", (HttpContext http) => TypedResults.Ok(http.User.Allocation()))
     .RequireAuthorization(Policies.SignedIn).WithTags("Identity").WithSummary("The signed-in user: id, roles, teams, worker id.");
 app.MapNightlyChecksDashboard();
-app.MapHub<BoardsHub>("/hubs/boards");
+// A connection lives no longer than its token: the user's roles and teams are the token's.
+app.MapHub<BoardsHub>("/hubs/boards", o => o.CloseOnAuthenticationExpiration = true);
 
 app.Run();
 

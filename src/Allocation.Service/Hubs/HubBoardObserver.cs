@@ -15,7 +15,7 @@ public sealed class HubBoardObserver(IHubContext<BoardsHub> hub) : IBoardObserve
         hub.Clients.Group(BoardGroups.Team(delta.TeamId)).SendAsync(TeamBoardDelta, delta);
 
     public Task WorkerBoardChanged(WorkerBoardDelta delta) =>
-        hub.Clients.Group(BoardGroups.Worker(delta.WorkerId)).SendAsync(WorkerBoardDelta, delta);
+        hub.Clients.Groups(BoardGroups.Worker(delta.WorkerId), BoardGroups.WorkerInTeam(delta.WorkerId, delta.Board.TeamId)).SendAsync(WorkerBoardDelta, delta);
 
     public Task OverviewChanged(OverviewDelta delta) =>
         hub.Clients.Group(BoardGroups.Overview).SendAsync(OverviewDelta, delta);
