@@ -16,15 +16,16 @@ if (args is ["import", .. var importArgs])
     return;
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// An environment or address the reader sets is the one that runs; `dotnet run` alone gives the demo (LaunchDefaults).
+var builder = WebApplication.CreateBuilder(LaunchDefaults.Options(args)).UseLaunchDefaultUrls();
 
 var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
-builder.AddAllocationIdentity();
+builder.AddAllocationIdentity(storage);
 builder.Services.AddAuditTrail(storage);
 builder.Services.AddSingleton<ImportProgress>();
-builder.Services.AddDemoSeeding();
+builder.Services.AddDemoSeeding(storage);
 // After seeding: the demo's first threshold report runs over the seeded authority.
 builder.AddNightlyChecks(storage);
 builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
