@@ -172,7 +172,7 @@ public static class IdentitySetup
     private static Task ReadDashboardCookie(MessageReceivedContext context)
     {
         var path = context.HttpContext.Request.Path;
-        if (path.StartsWithSegments("/hangfire") && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
+        if ((path.StartsWithSegments("/hangfire") || path.StartsWithSegments("/dashboard")) && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
         {
             context.Token = cookie;
         }
