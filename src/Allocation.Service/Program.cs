@@ -18,9 +18,6 @@ if (args is ["import", .. var importArgs])
 
 // An environment or address the reader sets is the one that runs; `dotnet run` alone gives the demo (LaunchDefaults).
 var builder = WebApplication.CreateBuilder(LaunchDefaults.Options(args)).UseLaunchDefaultUrls();
-// The hosting layer logs each request's URL with its query string, where SignalR clients carry their access token
-// (browsers cannot set headers on WebSockets). Set in code, after configuration, so no log level setting undoes it.
-builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
 var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
@@ -84,7 +81,8 @@ app.MapGet("/api/me", (HttpContext http) => TypedResults.Ok(http.User.Allocation
     .RequireAuthorization(Policies.SignedIn).WithTags("Identity").WithSummary("The signed-in user: id, roles, teams, worker id.");
 app.MapNightlyChecksDashboard();
 app.MapAllocationTelemetry();
-app.MapHub<BoardsHub>("/hubs/boards");
+// A connection lives no longer than its token: the user's roles and teams are the token's.
+app.MapHub<BoardsHub>("/hubs/boards", o => o.CloseOnAuthenticationExpiration = true);
 
 app.Run();
 

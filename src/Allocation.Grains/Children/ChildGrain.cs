@@ -141,6 +141,11 @@ public sealed partial class ChildGrain(
             return ChildResult.Refused(refusal);
         }
 
+        if (AllocationRules.CheckRecordCap("transfers", S.Transfers?.Count ?? 0, AllocationRules.MaxTransfers) is { } full)
+        {
+            return ChildResult.Refused(full);
+        }
+
         if (S.TeamId == command.ToTeamId)
         {
             return ChildResult.Refused(Refusal.Conflict(Rules.SameTeam, $"Child {Id} is already in team {command.ToTeamId}."));
@@ -371,6 +376,11 @@ public sealed partial class ChildGrain(
 
     private async Task<ChildResult> AllocateTo(string workerId, string requestId, string command, string reason, string? by, CeilingOverride? ceilingOverride)
     {
+        if (AllocationRules.CheckRecordCap("worker periods", S.WorkerHistory.Count, AllocationRules.MaxWorkerPeriods) is { } full)
+        {
+            return ChildResult.Refused(full);
+        }
+
         var reservation = await Worker(workerId).Reserve(new ReservePlace(Id, S.TeamId, requestId, ceilingOverride));
         if (reservation.Refusal is { } refusal)
         {

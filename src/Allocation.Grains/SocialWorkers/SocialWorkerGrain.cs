@@ -149,6 +149,11 @@ public sealed partial class SocialWorkerGrain(
             return WorkerResult.Refused(Refusal.Invalid("absence-dates", "An absence must end after it starts."));
         }
 
+        if (AllocationRules.CheckRecordCap("absences", S.Absences.Count, AllocationRules.MaxAbsences) is { } full)
+        {
+            return WorkerResult.Refused(full);
+        }
+
         S.Absences.Add(new Absence(command.From, command.To, command.Reason));
         Receipt(command.RequestId, "absence", command.By);
         var now = time.GetUtcNow();

@@ -32,6 +32,9 @@ public static partial class Problems
         TypedResults.Problem(message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request",
             extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
 
+    /// <summary>The longest free text (a reason, a name) any command takes.</summary>
+    public const int MaxText = 500;
+
     /// <summary>Ids come from the authority's case management system: short, no spaces or slashes.</summary>
     public static bool IsValidId(string? id) => id is { Length: > 0 and <= 64 } && IdPattern().IsMatch(id);
 
@@ -50,14 +53,18 @@ public static partial class Problems
                 return Invalid(field, $"'{field}' must be 1-64 characters of letters, digits, '.', '_' or '-'.");
             }
 
-            if (!isId && value.Length > 500)
+            if (!isId && TooLong(field, value) is { } tooLong)
             {
-                return Invalid(field, $"'{field}' must be at most 500 characters.");
+                return tooLong;
             }
         }
 
         return null;
     }
+
+    /// <summary>A 400 for optional free text longer than <see cref="MaxText"/>, or null.</summary>
+    public static ProblemHttpResult? TooLong(string field, string? value) =>
+        value is { Length: > MaxText } ? Invalid(field, $"'{field}' must be at most {MaxText} characters.") : null;
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex IdPattern();

@@ -45,6 +45,19 @@ public sealed record AuditEntry(
     string? OverrideReason,
     string? Detail)
 {
+    /// <summary>The entry with every text cut to <see cref="Api.Problems.MaxText"/> characters. Commands are recorded even
+    /// when validation refuses them for a field that is too long, and the trail is append-only: what was refused for
+    /// its size must not be stored at that size.</summary>
+    public AuditEntry Clipped() => this with
+    {
+        UserId = Clip(UserId)!, Roles = Clip(Roles)!, Action = Clip(Action)!, RequestId = Clip(RequestId), TraceId = Clip(TraceId),
+        ChildId = Clip(ChildId), TeamId = Clip(TeamId), WorkerId = Clip(WorkerId), OtherTeamId = Clip(OtherTeamId),
+        OtherWorkerId = Clip(OtherWorkerId), Rule = Clip(Rule), Figures = Clip(Figures), Reason = Clip(Reason),
+        OverrideReason = Clip(OverrideReason), Detail = Clip(Detail),
+    };
+
+    private static string? Clip(string? text) => text is { Length: > Api.Problems.MaxText } ? text[..Api.Problems.MaxText] : text;
+
     /// <summary>A retry of the same command by the same user with the same outcome is the same decision: recorded
     /// once. Someone else using that request id is another decision, and on the record.</summary>
     public string? DedupKey() => RequestId is null

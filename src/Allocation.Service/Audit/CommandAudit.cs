@@ -197,5 +197,5 @@ public static class CommandAudit
     }
 
     private static Task AppendAsync(HttpContext http, AuditEntry entry) =>
-        http.RequestServices.GetRequiredService<IAuditTrail>().AppendAsync(entry, CancellationToken.None);
+        http.RequestServices.GetRequiredService<IAuditTrail>().AppendAsync(entry.Clipped(), CancellationToken.None);
 }

@@ -33,7 +33,6 @@ public static partial class OrleansSetup
 
         var orleans = builder.Configuration.GetSection("Orleans");
         var siloPort = orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
-        var gatewayPort = orleans.GetValue("GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
 
         var persistence = builder.Configuration.GetSection(GroupCommitOptions.SectionName).Get<GroupCommitOptions>() ?? new GroupCommitOptions();
         if (storage.IsPostgres)
@@ -57,7 +56,17 @@ public static partial class OrleansSetup
                     o.ClusterId = orleans.GetValue("ClusterId", "allocation")!;
                     o.ServiceId = orleans.GetValue("ServiceId", "allocation")!;
                 });
-                silo.ConfigureEndpoints(IPAddress.Parse(orleans.GetValue("AdvertisedIP", "127.0.0.1")!), siloPort, gatewayPort, listenOnAnyHostAddress: true);
+                // Silo to silo only, on the address the other silos reach this one by, under mutual TLS. No gateway:
+                // the one Orleans client is the one in this process, and a gateway would let anyone who reaches its
+                // port call any grain directly, past every HTTP rule and the audit trail.
+                silo.ConfigureEndpoints(IPAddress.Parse(orleans.GetValue("AdvertisedIP", "127.0.0.1")!), siloPort, NoGateway, listenOnAnyHostAddress: false);
+                var tls = SiloTls.From(orleans.GetSection("Tls"));
+                silo.UseTls(tls.Configure);
+                if (tls.SelfMade)
+                {
+                    silo.Services.AddHostedService<SelfMadeCertificateWarning>();
+                }
+
                 silo.UseAdoNetClustering(o =>
                 {
                     o.Invariant = "Npgsql";
@@ -86,7 +95,7 @@ public static partial class OrleansSetup
             }
             else
             {
-                silo.UseLocalhostClustering(siloPort, gatewayPort);
+                silo.UseLocalhostClustering(siloPort, NoGateway);
                 silo.AddMemoryGrainStorage(GrainStorage.Name);
                 silo.UseInMemoryReminderService();
             }
@@ -94,6 +103,9 @@ public static partial class OrleansSetup
 
         return builder;
     }
+
+    /// <summary>Orleans' "no gateway": clients outside this process have nothing to connect to.</summary>
+    private const int NoGateway = 0;
 
     /// <summary>The Orleans AdoNet grain storage when group commit is in use (reads of state it kept).</summary>
     public const string AdoNetStorageName = GrainStorage.Name + "-adonet";
@@ -106,6 +118,20 @@ public static partial class OrleansSetup
         // Nothing session-scoped is ever set on these connections: skip the reset round trip on every return to the pool.
         builder.ConnectionStringBuilder.NoResetOnClose = true;
         return builder.Build();
+    }
+
+    private sealed partial class SelfMadeCertificateWarning(ILogger<SelfMadeCertificateWarning> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            LogSelfMade(logger);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(EventId = 9101, Level = LogLevel.Warning, Message = "No Orleans:Tls:CertificatePath: this silo made its own certificate, so no other silo can join it. Configure a certificate on every node to run several.")]
+        private static partial void LogSelfMade(ILogger logger);
     }
 
     private sealed partial class SchemaInitializer(StorageMode storage, GroupCommitOptions persistence, ILogger<SchemaInitializer> logger) : IHostedService

@@ -147,8 +147,8 @@ public static class AuthorityCsv
         var referred = row.Date("referred_at");
         var clock = row.Date("clock_started_at");
         var worker = row.Optional("worker_id") is null ? null : row.Id("worker_id");
-        var by = row.Optional("override_by");
-        var reason = row.Optional("override_reason");
+        var by = row.Optional("override_by") is null ? null : row.Id("override_by");
+        var reason = row.OptionalText("override_reason");
         if ((by is null) != (reason is null))
         {
             row.Reject(by is null ? "override_by" : "override_reason", "A ceiling override needs both override_by and override_reason.");
@@ -171,7 +171,7 @@ public static class AuthorityCsv
         var worker = row.Id("worker_id");
         var from = row.Date("from");
         var to = row.Optional("to") is null ? null : row.Date("to");
-        var reason = row.Optional("reason") ?? "import";
+        var reason = row.OptionalText("reason") ?? "import";
         if (reason.Length > 500)
         {
             row.Reject("reason", "'reason' must be at most 500 characters.");
@@ -188,10 +188,12 @@ public static class AuthorityCsv
 
     public static string FormatFte(decimal fte) => fte.ToString("0.0##", CultureInfo.InvariantCulture);
 
-    /// <summary>Writes a header and rows with RFC 4180 quoting.</summary>
+    /// <summary>Writes a header and rows with RFC 4180 quoting. A field that a spreadsheet would run as a formula
+    /// (starting with <c>= + - @</c>, tab or CR) is written with a leading <c>'</c>, so it opens as text: reasons,
+    /// names and request ids are typed by users, and these files are opened by leaders in Excel.</summary>
     public static void Write(TextWriter writer, string[] header, IEnumerable<string?[]> rows)
     {
-        using var csv = CsvWriter.Create(writer, new CsvWriterOptions(), leaveOpen: true);
+        using var csv = CsvWriter.Create(writer, new CsvWriterOptions { Injection = CsvInjection.Escape }, leaveOpen: true);
         csv.WriteHeader(header);
         foreach (var row in rows)
         {
@@ -267,6 +269,19 @@ public static class AuthorityCsv
 
         public string? Optional(string column) =>
             index.TryGetValue(column, out var i) && csv.GetString(i).Trim() is { Length: > 0 } value ? value : null;
+
+        /// <summary>Optional free text, at most <see cref="Api.Problems.MaxText"/> characters.</summary>
+        public string? OptionalText(string column)
+        {
+            var value = Optional(column);
+            if (value is { Length: > Api.Problems.MaxText })
+            {
+                Reject(column, $"'{column}' must be at most {Api.Problems.MaxText} characters.");
+                return null;
+            }
+
+            return value;
+        }
 
         public string? Text(string column)
         {

@@ -98,6 +98,14 @@ public static class ImportValidator
                 Reject(AuthorityCsv.ChildrenFile, c.Line, "clock_started_at", "clock_started_at is in the future.");
             }
 
+            // A ceiling override is a senior leader's decision; senior leaders hold no caseload, so one named in the
+            // file as a worker of the authority (in the file or already loaded) is not who decided it.
+            if (c.Override is { } decision && WorkerKnown(decision.By))
+            {
+                Reject(AuthorityCsv.ChildrenFile, c.Line, "override_by",
+                    $"'{decision.By}' is a worker of the authority; override_by names the senior leader who decided the override.");
+            }
+
             if (c.WorkerId is { } workerId)
             {
                 if (!WorkerKnown(workerId))

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Allocation.Service.Api;
 using Allocation.Service.Import;
 using Allocation.Tests.Infrastructure;
 
@@ -136,6 +137,32 @@ public class ImportApiTests(AppFactory factory)
         Assert.Equal("idle", idle.GetProperty("phase").GetString());
         Assert.Equal("      children   [############--------] 60 %  6,000/10,000", ImportCommand.Bar("children", 6000, 10000));
         Assert.Equal("      workers    [####################] 100 %  0/0", ImportCommand.Bar("workers", 0, 0));
+    }
+
+    [Fact]
+    public async Task A_rejection_names_the_first_thousand_rows_and_counts_the_rest()
+    {
+        var rows = string.Concat(Enumerable.Range(0, 1500).Select(i => $"{_p}-T{i},\n"));
+        var response = await _http.PostAsync("/api/import", Form(new() { [AuthorityCsv.TeamsFile] = "team_id,name\n" + rows }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(ImportApi.MaxErrorsShown, problem.GetProperty("errors").GetArrayLength());
+        Assert.Equal(500, problem.GetProperty("errorsNotShown").GetInt32());
+    }
+
+    [Fact]
+    public async Task An_override_by_a_worker_of_the_authority_is_rejected()
+    {
+        var files = Files();
+        files[AuthorityCsv.ChildrenFile] = files[AuthorityCsv.ChildrenFile].Replace("HOS-01", $"{_p}-W1", StringComparison.Ordinal);
+
+        var response = await _http.PostAsync("/api/import", Form(files));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        var error = Assert.Single(JsonDocument.Parse(text).RootElement.GetProperty("errors").EnumerateArray());
+        Assert.Equal("override_by", error.GetProperty("column").GetString());
     }
 
     [Fact]

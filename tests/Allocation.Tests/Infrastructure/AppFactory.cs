@@ -19,7 +19,6 @@ public class AppFactory : WebApplicationFactory<Program>
         _settings = new Dictionary<string, string?>
         {
             ["Orleans:SiloPort"] = FreePorts.Next().ToString(),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(),
             ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
             ["Seeding:Demo"] = "false",
             // Tests send many commands as one user in seconds; the limiter's own test sets low limits.
