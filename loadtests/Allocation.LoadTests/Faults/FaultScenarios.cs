@@ -41,7 +41,7 @@ public sealed record FaultRunReport(
                 return $"| hostile | {h.Sent} requests from `/openapi/v1.json` over {h.Endpoints} operations, after {Options.Interval.TotalSeconds:0} s of {Options.Rate:0}/s mixed commands | " +
                     $"wrong types, missing/extra fields, huge strings and numbers, control characters, bad ids, wrong tokens, replayed request ids | " +
                     $"{Acknowledged}; {h.Refused} hostile refused, {h.Accepted} accepted | {Invariants.Lost} | {Invariants.Duplicated} | " +
-                    $"{Invariants.Violations.Count} (+{Invariants.BoardViolations.Count} boards); {h.ServerErrors} × 5xx, {h.NotProblemDocuments} refusals not a problem document, " +
+                    $"{Invariants.Violations.Count} (+{Invariants.BoardViolations.Count} boards); {h.ServerErrors} × 5xx, {h.NotProblemDocuments} refusals not a problem document (+{h.RejectedByServer} refused by Kestrel with no body), " +
                     $"{h.StateChangedByRefused} refused batches changed state ({h.RefusedCoveredByStateCheck} refusals checked) | — | {Machine.ProcessorCount} cores, load {Machine.LoadAverage} | {Date:yyyy-MM-dd} |";
             }
 

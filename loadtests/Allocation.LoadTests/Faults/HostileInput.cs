@@ -12,14 +12,17 @@ public sealed record HostileRequest(string Kind, HttpMethod Method, string Path,
     public override string ToString() => $"{Kind}: {Method} {Path[..Math.Min(Path.Length, 120)]}";
 }
 
+/// <param name="RejectedByServer">400s with no body at all: Kestrel refuses a request target it cannot decode (a NUL byte)
+/// before any of the application runs, so nothing of ours can answer it, and nothing of ours saw it.</param>
 public sealed record HostileReport(
-    int Sent, int Endpoints, int Refused, int Accepted, int ServerErrors, int NotProblemDocuments, int RefusedCoveredByStateCheck,
+    int Sent, int Endpoints, int Refused, int Accepted, int ServerErrors, int NotProblemDocuments, int RejectedByServer, int RefusedCoveredByStateCheck,
     int StateChangedByRefused, IReadOnlyDictionary<string, int> ByStatus, IReadOnlyList<string> Failures)
 {
     public bool Pass => ServerErrors == 0 && NotProblemDocuments == 0 && StateChangedByRefused == 0 && Failures.Count == 0;
 
     public override string ToString() =>
-        $"{Sent} requests over {Endpoints} endpoints: {Refused} refused, {Accepted} accepted, {ServerErrors} × 5xx, {NotProblemDocuments} refusals not a problem document, " +
+        $"{Sent} requests over {Endpoints} endpoints: {Refused} refused, {Accepted} accepted, {ServerErrors} × 5xx, {NotProblemDocuments} refusals not a problem document " +
+        $"({RejectedByServer} refused by Kestrel before the application, with no body), " +
         $"{StateChangedByRefused} batches of refusals that changed state ({RefusedCoveredByStateCheck} refusals covered by the state check); " +
         string.Join(", ", ByStatus.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}")) +
         (Failures.Count == 0 ? "" : "\n  " + string.Join("\n  ", Failures.Take(20)));
@@ -278,7 +281,7 @@ public sealed class HostileInput
     {
         var byStatus = new Dictionary<string, int>();
         var failures = new List<string>();
-        int sent = 0, refused = 0, accepted = 0, serverErrors = 0, notProblems = 0, covered = 0, changed = 0;
+        int sent = 0, refused = 0, accepted = 0, serverErrors = 0, notProblems = 0, byServer = 0, covered = 0, changed = 0;
         foreach (var batch in batches)
         {
             var before = await FingerprintAsync(connectionString);
@@ -329,6 +332,10 @@ public sealed class HostileInput
                     serverErrors++;
                     failures.Add($"{batch[i]}: {status} {Short(body)}");
                 }
+                else if (status == 400 && media is null && body.Length == 0)
+                {
+                    byServer++;
+                }
                 else if (!IsProblem(status, media, body))
                 {
                     notProblems++;
@@ -352,7 +359,7 @@ public sealed class HostileInput
             }
         }
 
-        return new HostileReport(sent, endpoints, refused, accepted, serverErrors, notProblems, covered, changed, byStatus, failures);
+        return new HostileReport(sent, endpoints, refused, accepted, serverErrors, notProblems, byServer, covered, changed, byStatus, failures);
 
         static string Short(string body) => body.Length > 300 ? body[..300] + "…" : body;
     }

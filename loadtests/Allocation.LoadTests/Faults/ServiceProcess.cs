@@ -35,6 +35,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Orleans__SiloPort"] = DurablePostgres.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Orleans__GatewayPort"] = DurablePostgres.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Seeding__Demo"] = "false",
+            // A throwaway database: the demo sign-in gives the load its tokens.
+            ["DemoSignIn__AllowOnPostgreSQL"] = "true",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",

@@ -54,9 +54,38 @@ public static partial class Problems
             {
                 return Invalid(field, $"'{field}' must be at most 500 characters.");
             }
+
+            if (!isId && !IsPlainText(value))
+            {
+                return Invalid(field, $"'{field}' must not contain control characters (other than tab and line breaks) or broken surrogate pairs.");
+            }
         }
 
         return null;
+    }
+
+    /// <summary>An override's reason, when there is one, is plain text (whether it is complete is the rule's to say).</summary>
+    public static ProblemHttpResult? CheckOverride(CeilingOverride? ceilingOverride) =>
+        ceilingOverride?.Reason is { } reason && (reason.Length > 500 || !IsPlainText(reason))
+            ? Invalid("override.reason", "'override.reason' must be at most 500 characters of plain text.")
+            : null;
+
+    /// <summary>Text a person could have typed: PostgreSQL refuses a NUL in text, so one would otherwise reach the
+    /// audit trail's insert after the command had been applied.</summary>
+    public static bool IsPlainText(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if ((char.IsControl(c) && c is not ('\t' or '\n' or '\r'))
+                || (char.IsHighSurrogate(c) && (i + 1 >= value.Length || !char.IsLowSurrogate(value[++i])))
+                || char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
