@@ -127,6 +127,7 @@ public static class CommandAudit
             entry = entry with { Detail = ReplayDetail };
         }
 
+        http.RequestServices.GetService<CommandMetrics>()?.Record(action, entry.Outcome, entry.Rule);
         return AppendWithFollowUpsAsync(http, entry);
     }
 

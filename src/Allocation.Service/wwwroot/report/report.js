@@ -28,6 +28,31 @@ function rag(value) {
   return span;
 }
 
+const trendWords = { Better: "better than last night", Worse: "worse than last night", Same: "the same as last night" };
+
+// The arrow is seen; the words are read out instead of the arrow's character name.
+function trendMark(trend) {
+  const span = document.createElement("span");
+  if (!arrows[trend]) return span;
+  span.className = `trend ${trend}`;
+  span.title = trendWords[trend];
+  const arrow = Object.assign(document.createElement("span"), { textContent: arrows[trend] });
+  arrow.setAttribute("aria-hidden", "true");
+  span.append(arrow, Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ` ${trendWords[trend]}` }));
+  return span;
+}
+
+// A team cell's colour is its RAG: the letter says it too (the word for screen readers).
+function ragLetter(value) {
+  const span = document.createElement("span");
+  if (!value || value === "None") return span;
+  span.className = "rag-letter";
+  const letter = Object.assign(document.createElement("span"), { textContent: value[0] });
+  letter.setAttribute("aria-hidden", "true");
+  span.append(letter, Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ` ${value}` }));
+  return span;
+}
+
 // A polyline over the nights that have a value; the dashed line is the target.
 function sparkline(points, target) {
   const ns = "http://www.w3.org/2000/svg";
@@ -87,11 +112,7 @@ async function renderAuthority(report) {
     ragCell.appendChild(rag(k.rag));
     tr.appendChild(ragCell);
     const previous = cell(fmt(k.previous, k.unit), "num");
-    const arrow = document.createElement("span");
-    arrow.className = `trend ${k.trend}`;
-    arrow.textContent = arrows[k.trend] ?? "";
-    arrow.title = k.trend;
-    previous.appendChild(arrow);
+    previous.append(trendMark(k.trend));
     tr.appendChild(previous);
     const chart = document.createElement("td");
     chart.appendChild(sparkline(histories[i]?.points ?? [], k.target));
@@ -115,8 +136,11 @@ function renderTeams(report) {
     const byId = Object.fromEntries(team.kpis.map((k) => [k.id, k]));
     kpis.forEach(({ id }) => {
       const k = byId[id];
-      const td = cell(k ? fmt(k.value, k.unit) + (arrows[k.trend] ? ` ${arrows[k.trend]}` : "") : "–", k?.rag);
-      if (k) td.title = `target ${fmt(k.target, k.unit)}; last night ${fmt(k.previous, k.unit)}`;
+      const td = cell(k ? fmt(k.value, k.unit) : "–", k?.rag);
+      if (k) {
+        td.title = `target ${fmt(k.target, k.unit)}; last night ${fmt(k.previous, k.unit)}`;
+        td.append(trendMark(k.trend), ragLetter(k.rag));
+      }
       tr.appendChild(td);
     });
     body.appendChild(tr);
