@@ -56,7 +56,7 @@ public static class ChildrenApi
         api.MapPost("/{childId}/allocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, AllocateChild body, IGrainFactory grains, HttpContext http) =>
         {
             if ((Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true))
-                 ?? Problems.TooLong("override.reason", body.Override?.Reason)) is { } invalid)
+                 ?? Problems.CheckOverride(body.Override)) is { } invalid)
             {
                 return invalid;
             }
@@ -69,7 +69,7 @@ public static class ChildrenApi
         api.MapPost("/{childId}/reallocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, ReallocateChild body, IGrainFactory grains, HttpContext http) =>
         {
             if ((Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true), ("reason", body.Reason, false))
-                 ?? Problems.TooLong("override.reason", body.Override?.Reason)) is { } invalid)
+                 ?? Problems.CheckOverride(body.Override)) is { } invalid)
             {
                 return invalid;
             }

@@ -57,6 +57,11 @@ public static partial class Problems
             {
                 return tooLong;
             }
+
+            if (!isId && !IsPlainText(value))
+            {
+                return Invalid(field, $"'{field}' must not contain control characters (other than tab and line breaks) or broken surrogate pairs.");
+            }
         }
 
         return null;
@@ -65,6 +70,30 @@ public static partial class Problems
     /// <summary>A 400 for optional free text longer than <see cref="MaxText"/>, or null.</summary>
     public static ProblemHttpResult? TooLong(string field, string? value) =>
         value is { Length: > MaxText } ? Invalid(field, $"'{field}' must be at most {MaxText} characters.") : null;
+
+    /// <summary>An override's reason, when there is one, is plain text (whether it is complete is the rule's to say).</summary>
+    public static ProblemHttpResult? CheckOverride(CeilingOverride? ceilingOverride) =>
+        ceilingOverride?.Reason is { } reason && (reason.Length > MaxText || !IsPlainText(reason))
+            ? Invalid("override.reason", $"'override.reason' must be at most {MaxText} characters of plain text.")
+            : null;
+
+    /// <summary>Text a person could have typed: PostgreSQL refuses a NUL in text, so one would otherwise reach the
+    /// audit trail's insert after the command had been applied.</summary>
+    public static bool IsPlainText(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if ((char.IsControl(c) && c is not ('\t' or '\n' or '\r'))
+                || (char.IsHighSurrogate(c) && (i + 1 >= value.Length || !char.IsLowSurrogate(value[++i])))
+                || char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex IdPattern();
