@@ -121,7 +121,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         _options = options;
         _logger = logger;
         _queue = new GroupCommitQueue<PendingWrite, bool>(options.MaxBatch, options.Writers, CommitAsync,
-            (ex, count) => LogBatchFailed(_logger, ex, _name, count));
+            (ex, count) => LogBatchFailed(_logger, ex, _name, count), "grain-state");
     }
 
     /// <summary>Batches committed and grain writes in them since start, to see how much grouping happens.</summary>
