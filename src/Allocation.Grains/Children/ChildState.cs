@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Allocation.Grains.Children;
 
 [GenerateSerializer]
-public sealed class ChildState
+public sealed class ChildState : Teams.ITeamMember
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public ChildStatus Status { get; set; }
@@ -38,4 +38,16 @@ public sealed class ChildState
 
     /// <summary>The case record the nightly threshold checks read; kept across episodes, replaced as a whole.</summary>
     [Id(19)] public CaseRecord? CaseRecord { get; set; }
+
+    /// <summary>An open child is on its team's board; a closed one (or none) is on no board.</summary>
+    [JsonIgnore] public string? BoardTeam => Exists && Status != ChildStatus.Closed ? TeamId : null;
+
+    /// <summary>What the child's team shows of it, from the child's own facts.</summary>
+    public Teams.TeamChildSummary Summary(string childId, DateTimeOffset now, AllocationOptions options)
+    {
+        var windowStart = now - options.WorkerChangeWindow;
+        var recent = WorkerHistory.Where(p => p.To is null || p.To >= windowStart).ToList();
+        return new Teams.TeamChildSummary(childId, Version, WorkerId, Status == ChildStatus.Allocated ? WorkerHistory[^1].From : null,
+            ClockStartedAt ?? ReferredAt, Deadline ?? ReferredAt, ClockReason, ClockBreached, WorkerChanges, recent, CaseRecord);
+    }
 }

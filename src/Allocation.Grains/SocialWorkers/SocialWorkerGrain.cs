@@ -285,9 +285,7 @@ public sealed partial class SocialWorkerGrain(
         }
     }
 
-    private Task PublishToTeam() =>
-        GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(new TeamWorkerSummary(
-            Id, S.Name, S.Role, S.Fte, Ceiling, S.Absences.ToList(), S.HasLeft, S.Caseload.Values.Count(c => c.Override is not null), S.Agency));
+    private Task PublishToTeam() => GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(S.Summary(Id, _options));
 
     private WorkerView View() => new(
         Id, S.Name, S.TeamId, S.Role, S.Fte, Ceiling, S.ExplicitCeiling, S.Caseload.Count,

@@ -1,8 +1,9 @@
 namespace Allocation.Grains.Teams;
 
 /// <summary>
-/// A team and its board. The team keeps a summary of each of its open children and each of its workers, sent by
-/// those grains after every change, so the board and the team's pressure are read without activating them.
+/// A team and its board. The board is a projection: built from the stored facts of the team's open children and its
+/// workers when the team activates, then kept current by the summary each of those grains sends after every change,
+/// so the board and the team's pressure are read without activating them and nothing of it is written per change.
 /// </summary>
 public interface ITeamGrain : IGrainWithStringKey
 {
@@ -19,8 +20,8 @@ public interface ITeamGrain : IGrainWithStringKey
     Task BreachRaised(BreachNotice breach);
 
     /// <summary>
-    /// The board. Interleaves with a change being stored (usually answering with the board as it was before it), so
-    /// reads never wait for a database write; clients get the change as a delta with the next version.
+    /// The board. Interleaves with a breach's escalation being stored, so reads never wait for a database write;
+    /// clients get each change as a delta with the next version.
     /// </summary>
     [ReadOnly, AlwaysInterleave]
     Task<TeamBoard> GetBoard();

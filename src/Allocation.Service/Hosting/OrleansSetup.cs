@@ -1,6 +1,6 @@
 using System.Net;
 using Allocation.Grains;
-using Allocation.Grains.Boards;
+using Allocation.Grains.Hosting;
 using Allocation.Service.Persistence;
 using Npgsql;
 using Orleans.Configuration;
@@ -13,10 +13,9 @@ namespace Allocation.Service.Hosting;
 public static partial class OrleansSetup
 {
     /// <summary>
-    /// Co-hosts the Orleans silo. With a connection string: clustering, grain state and reminders in PostgreSQL
-    /// (System.Text.Json state, schema applied on start). Without one (Development only): localhost clustering,
-    /// memory storage and in-memory reminders. On PostgreSQL grain state goes through <see cref="GroupCommitGrainStorage"/>
-    /// unless <c>Persistence:GrainStorage</c> is <c>AdoNet</c>.
+    /// Co-hosts the Orleans silo. With a connection string: clustering and reminders in PostgreSQL through Orleans
+    /// AdoNet, grain state (System.Text.Json) through <see cref="GroupCommitGrainStorage"/>, schema applied on start.
+    /// Without one (Development only): localhost clustering, memory storage and in-memory reminders.
     /// </summary>
     public static WebApplicationBuilder AddAllocationSilo(this WebApplicationBuilder builder, StorageMode storage)
     {
@@ -28,8 +27,6 @@ public static partial class OrleansSetup
             .Validate(o => o.RoleCeilings.Values.All(c => c >= 0), "Allocation:RoleCeilings must not be negative.")
             .Validate(o => o.WorkerChangeFlagThreshold >= 0, "Allocation:WorkerChangeFlagThreshold must not be negative.")
             .ValidateOnStart();
-        builder.Services.AddKeyedSingleton(AllocationClock.Key, TimeProvider.System);
-        builder.Services.AddBoardPublishing();
 
         var orleans = builder.Configuration.GetSection("Orleans");
         var siloPort = orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
@@ -37,13 +34,13 @@ public static partial class OrleansSetup
         var persistence = builder.Configuration.GetSection(GroupCommitOptions.SectionName).Get<GroupCommitOptions>() ?? new GroupCommitOptions();
         if (storage.IsPostgres)
         {
-            builder.Services.AddSingleton(persistence);
             // Registered before the silo, so the schema exists before Orleans first queries it.
             builder.Services.AddHostedService<SchemaInitializer>();
         }
 
         builder.UseOrleans(silo =>
         {
+            silo.AddAllocationGrains();
             // Traces follow a request into the grains it calls; the dashboard's counters feed /dashboard, without its
             // live log stream (logs are for the log pipeline, with its own access rules).
             silo.AddActivityPropagation();
@@ -72,19 +69,8 @@ public static partial class OrleansSetup
                     o.Invariant = "Npgsql";
                     o.ConnectionString = cs;
                 });
-                // The AdoNet provider keeps its name either way: with group commit it is where state written before
-                // the switch is still read from.
-                silo.AddAdoNetGrainStorage(persistence.UsesGroupCommit ? AdoNetStorageName : GrainStorage.Name, o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = cs;
-                });
-                if (persistence.UsesGroupCommit)
-                {
-                    silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new GroupCommitGrainStorage(name, CreateDataSource(cs),
-                        sp.GetRequiredService<IGrainStorageSerializer>(), sp.GetRequiredKeyedService<IGrainStorage>(AdoNetStorageName),
-                        persistence, sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
-                }
+                silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new GroupCommitGrainStorage(name, CreateDataSource(cs),
+                    sp.GetRequiredService<IGrainStorageSerializer>(), persistence, sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
 
                 silo.UseAdoNetReminderService(o =>
                 {
@@ -96,8 +82,7 @@ public static partial class OrleansSetup
             else
             {
                 silo.UseLocalhostClustering(siloPort, NoGateway);
-                silo.AddMemoryGrainStorage(GrainStorage.Name);
-                silo.UseInMemoryReminderService();
+                silo.AddAllocationMemoryStorage();
             }
         });
 
@@ -106,9 +91,6 @@ public static partial class OrleansSetup
 
     /// <summary>Orleans' "no gateway": clients outside this process have nothing to connect to.</summary>
     private const int NoGateway = 0;
-
-    /// <summary>The Orleans AdoNet grain storage when group commit is in use (reads of state it kept).</summary>
-    public const string AdoNetStorageName = GrainStorage.Name + "-adonet";
 
     private static NpgsqlDataSource CreateDataSource(string connectionString)
     {
@@ -134,18 +116,14 @@ public static partial class OrleansSetup
         private static partial void LogSelfMade(ILogger logger);
     }
 
-    private sealed partial class SchemaInitializer(StorageMode storage, GroupCommitOptions persistence, ILogger<SchemaInitializer> logger) : IHostedService
+    private sealed partial class SchemaInitializer(StorageMode storage, IGrainStorageSerializer serializer, ILogger<SchemaInitializer> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await PostgresSchema.ApplyAsync(storage.ConnectionString!, logger, cancellationToken);
-            if (persistence.UsesGroupCommit)
-            {
-                await using var connection = new NpgsqlConnection(storage.ConnectionString);
-                await connection.OpenAsync(cancellationToken);
-                await using var command = new NpgsqlCommand(GroupCommitGrainStorage.CreateTableSql, connection);
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
+            await using var connection = new NpgsqlConnection(storage.ConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, serializer, cancellationToken);
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
