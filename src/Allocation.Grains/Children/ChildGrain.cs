@@ -1,3 +1,4 @@
+using Allocation.Grains.Kpis;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Microsoft.Extensions.Logging;
@@ -59,6 +60,7 @@ public sealed partial class ChildGrain(
         }
 
         var now = time.GetUtcNow();
+        S.PreviousReferredAt = S.Exists ? S.ReferredAt : null;
         S.Exists = true;
         S.Episode++;
         S.TeamId = command.TeamId;
@@ -193,6 +195,7 @@ public sealed partial class ChildGrain(
         }
 
         await Team(S.TeamId).ChildLeft(Id, S.Version, Feed(now, "closed", previousWorker, command.By, $"{Id} closed: {command.Reason}"));
+        await GrainFactory.GetGrain<IClosedCasesGrain>(S.TeamId).Closed(new ClosedCase(Summary(), now));
         return new ChildResult(null, View(), receipt);
     }
 
@@ -621,10 +624,14 @@ public sealed partial class ChildGrain(
 
     private TeamChildSummary Summary()
     {
+        // The rolling window's periods, and every period of this episode: KPI 1 follows a case for 12 months from referral.
         var windowStart = time.GetUtcNow() - _options.WorkerChangeWindow;
-        var recent = S.WorkerHistory.Where(p => p.To is null || p.To >= windowStart).ToList();
+        var from = windowStart < S.ReferredAt ? windowStart : S.ReferredAt;
+        var recent = S.WorkerHistory.Where(p => p.To is null || p.To >= from).ToList();
+        var transfers = S.Transfers?.Where(t => t.At >= windowStart).Select(t => t.At).ToList();
         return new TeamChildSummary(Id, S.Version, S.WorkerId, S.Status == ChildStatus.Allocated ? S.WorkerHistory[^1].From : null,
-            S.ClockStartedAt ?? S.ReferredAt, S.Deadline ?? S.ReferredAt, S.ClockReason, S.ClockBreached, S.WorkerChanges, recent, S.CaseRecord);
+            S.ClockStartedAt ?? S.ReferredAt, S.Deadline ?? S.ReferredAt, S.ClockReason, S.ClockBreached, S.WorkerChanges, recent, S.CaseRecord,
+            S.ReferredAt, S.PreviousReferredAt, transfers is { Count: > 0 } ? transfers : null);
     }
 
     private ChildView View()

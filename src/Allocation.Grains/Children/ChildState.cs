@@ -38,4 +38,7 @@ public sealed class ChildState
 
     /// <summary>The case record the nightly threshold checks read; kept across episodes, replaced as a whole.</summary>
     [Id(19)] public CaseRecord? CaseRecord { get; set; }
+
+    /// <summary>When the episode before this one was referred (for re-referrals within 12 months); null for a first referral.</summary>
+    [Id(20), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DateTimeOffset? PreviousReferredAt { get; set; }
 }

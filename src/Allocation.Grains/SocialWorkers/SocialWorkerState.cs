@@ -23,4 +23,7 @@ public sealed class SocialWorkerState
 
     /// <summary>Agency staff rather than employed; reported as the agency share.</summary>
     [Id(12)] public bool Agency { get; set; }
+
+    /// <summary>The last year of the worker's own supervision dates, for KPI 43 (supervision in each of three months).</summary>
+    [Id(13)] public List<DateOnly>? Supervisions { get; set; }
 }

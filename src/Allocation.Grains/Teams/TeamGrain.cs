@@ -137,8 +137,11 @@ public sealed partial class TeamGrain(
         await Save(Change.None);
     }
 
-    public Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at) => Task.FromResult(Kpis.ThresholdChecks.Measure(
-        new Kpis.TeamSnapshot(S.EstablishmentFte, S.Workers.Values, S.Children.Values, S.Breaches), at, _options));
+    public async Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at)
+    {
+        var closed = await GrainFactory.GetGrain<Kpis.IClosedCasesGrain>(Id).List();
+        return Kpis.ThresholdChecks.Measure(new Kpis.TeamSnapshot(S.EstablishmentFte, S.Workers.Values, S.Children.Values, S.Breaches, closed), at, _options);
+    }
 
     private WorkerBoard? WorkerBoard(string workerId, DateTimeOffset now)
     {
@@ -166,7 +169,7 @@ public sealed partial class TeamGrain(
         var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow);
         return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
             AllocationRules.Clock(c.Deadline, now, _options.AmberThreshold), (c.Deadline - now).TotalSeconds,
-            distinct, AllocationRules.IsFlagged(distinct, _options));
+            distinct, AllocationRules.IsFlagged(distinct, _options), c.CaseRecord?.Plan);
     }
 
     private static IReadOnlyList<string> Touched(string? before, string? after) =>
