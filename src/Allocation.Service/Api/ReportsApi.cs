@@ -135,9 +135,9 @@ public static class ReportsApi
     /// </summary>
     private static void MapTeamReports(IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/teams/{teamId}/report").WithTags("Reports").RequireAuthorization(Security.Policies.TeamManagement);
+        var api = app.MapGroup("/api/teams/{teamId}").WithTags("Reports").RequireAuthorization(Security.Policies.TeamManagement);
 
-        api.MapGet("", async Task<Results<Ok<TeamReport>, ProblemHttpResult>> (
+        api.MapGet("/report", async Task<Results<Ok<TeamReport>, ProblemHttpResult>> (
             string teamId, string? date, IReportStore reports, IGrainFactory grains, HttpContext http, CancellationToken ct) =>
         {
             if (await TeamProblem(teamId, grains, http) is { } problem)
@@ -155,7 +155,7 @@ public static class ReportsApi
                 : Problems.NotFound("team report", $"{teamId} on {report.Date:yyyy-MM-dd}");
         }).WithSummary("The team's nightly KPI report (latest, or ?date=yyyy-MM-dd): each KPI's value, target, RAG and last night's value.");
 
-        api.MapGet("/kpis/{kpiId}/history", async Task<Results<Ok<KpiHistory>, ProblemHttpResult>> (
+        api.MapGet("/report/kpis/{kpiId}/history", async Task<Results<Ok<KpiHistory>, ProblemHttpResult>> (
             string teamId, string kpiId, IReportStore reports, IGrainFactory grains, HttpContext http, CancellationToken ct) =>
         {
             if (await TeamProblem(teamId, grains, http) is { } problem)
@@ -173,7 +173,7 @@ public static class ReportsApi
             return TypedResults.Ok(new KpiHistory(kpi.Id, teamId, start, end, await reports.GetHistoryAsync(kpi.Id, teamId, start, end, ct)));
         }).WithSummary("One KPI's nightly values for the team over the 90 nights to the latest report: its trend.");
 
-        api.MapGet("/kpis/{kpiId}/behind", async Task<Results<Ok<BehindList>, ProblemHttpResult>> (
+        api.MapGet("/report/kpis/{kpiId}/behind", async Task<Results<Ok<BehindList>, ProblemHttpResult>> (
             string teamId, string kpiId, string? date, IReportStore reports, IGrainFactory grains, HttpContext http, CancellationToken ct) =>
         {
             if (await TeamProblem(teamId, grains, http) is { } problem)
