@@ -75,8 +75,9 @@ public sealed class AuditTrailTests(AppFactory factory)
         var trail = await Ok(http.GetAsync($"/api/audit?teamId={team}"));
         var actions = trail.EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
         Assert.Equal(["team.upsert", "worker.upsert", "child.refer", "child.allocate", "worker.leave", "child.released"], actions);
-        var chronology = await Ok(http.GetAsync($"/api/children/{_p}-c1/chronology"));
-        var released = chronology.EnumerateArray().Last();
+        // The former path, kept as an alias of the allocation history.
+        var history = await Ok(http.GetAsync($"/api/children/{_p}-c1/chronology"));
+        var released = history.EnumerateArray().Last();
         Assert.Equal(("child.released", "left the authority", worker), (released.GetProperty("action").GetString(),
             released.GetProperty("reason").GetString(), released.GetProperty("workerId").GetString()));
     }
