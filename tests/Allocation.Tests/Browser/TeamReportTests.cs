@@ -69,6 +69,21 @@ public sealed class TeamReportTests(BrowserApp app)
     }
 
     [BrowserFact]
+    public async Task Each_waiting_child_shows_its_plan_on_the_queue_and_the_board_links_to_the_team_report()
+    {
+        var page = await app.NewPageAsync($"team.html?team={Team}", Manager);
+
+        await Expect(page.Locator("#board")).ToHaveAttributeAsync("aria-busy", "false");
+        var items = page.Locator("li.queue-item");
+        await Expect(items.First).ToBeVisibleAsync();
+        // Every waiting child says its plan (CIN, CP, CLA, care leaver) or that none is recorded.
+        Assert.Equal(await items.CountAsync(), await page.Locator("li.queue-item .badge.plan").CountAsync());
+        await Expect(page.Locator("#team-report")).ToHaveAttributeAsync("href", $"team-report.html?team={Team}");
+        Assert.Empty(app.ScriptErrors(page));
+        await page.Context.CloseAsync();
+    }
+
+    [BrowserFact]
     public async Task Another_teams_report_is_refused_to_a_practice_manager()
     {
         await ReportExists();
