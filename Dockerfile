@@ -3,10 +3,12 @@
 #   docker build -t allocation .
 #   docker run -p 8080:8080 \
 #     -e ConnectionStrings__Allocation='Host=db;Port=5432;Database=allocation;Username=allocation;Password=...' \
+#     -e Identity__Authority='https://login.example.gov.uk/realms/children' -e Identity__Audience='allocation-api' \
 #     allocation
 #
 # Production needs ConnectionStrings__Allocation (PostgreSQL): without it the service refuses to start, because
-# the in-memory store would lose every allocation on restart. When several containers form one cluster, set
+# the in-memory store would lose every allocation on restart. It needs the identity provider (Identity__Authority,
+# Identity__Audience) too: Production has no demo sign-in. When several containers form one cluster, set
 # Orleans__AdvertisedIP to the address other silos reach this container on (default 127.0.0.1).
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build

@@ -26,6 +26,7 @@ var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
 builder.AddAllocationIdentity(storage);
+builder.AddAllocationTelemetry();
 builder.Services.AddAuditTrail(storage);
 builder.Services.AddSingleton<ImportProgress>();
 builder.Services.AddDemoSeeding(storage);
@@ -35,7 +36,8 @@ builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Co
 // After the silo: the observer registers with a grain.
 builder.Services.AddHostedService<BoardObserverRegistration>();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ErrorResponses.Describe);
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(o => o.AddBearerSecurity());
+builder.Services.AddAllocationRateLimits();
 builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
@@ -53,10 +55,18 @@ if (!storage.IsPostgres)
 
 app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ErrorResponses.StatusCodeFor });
 app.UseStatusCodePages();
+app.UseSecurityHeaders();
+if (!app.Environment.IsDevelopment())
+{
+    app.UseHsts();
+}
+
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
+// After authorization: the limits are per signed-in user.
+app.UseRateLimiter();
 
 // The API's description is public; what it describes is not.
 app.MapOpenApi().AllowAnonymous();
@@ -73,6 +83,7 @@ app.MapAuditApi();
 app.MapGet("/api/me", (HttpContext http) => TypedResults.Ok(http.User.Allocation()))
     .RequireAuthorization(Policies.SignedIn).WithTags("Identity").WithSummary("The signed-in user: id, roles, teams, worker id.");
 app.MapNightlyChecksDashboard();
+app.MapAllocationTelemetry();
 app.MapHub<BoardsHub>("/hubs/boards");
 
 app.Run();

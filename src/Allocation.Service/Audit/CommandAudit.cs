@@ -119,6 +119,7 @@ public static class CommandAudit
             }
         }
 
+        http.RequestServices.GetService<CommandMetrics>()?.Record(action, entry.Outcome, entry.Rule);
         return AppendWithFollowUpsAsync(http, entry);
     }
 

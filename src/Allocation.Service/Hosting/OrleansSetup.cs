@@ -4,6 +4,7 @@ using Allocation.Grains.Boards;
 using Allocation.Service.Persistence;
 using Npgsql;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 
@@ -44,6 +45,10 @@ public static partial class OrleansSetup
 
         builder.UseOrleans(silo =>
         {
+            // Traces follow a request into the grains it calls; the dashboard's counters feed /dashboard, without its
+            // live log stream (logs are for the log pipeline, with its own access rules).
+            silo.AddActivityPropagation();
+            silo.AddDashboard(o => o.HideTrace = true);
             if (storage.IsPostgres)
             {
                 var cs = storage.ConnectionString!;

@@ -60,7 +60,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
         _logger = logger;
         _previousHasRows = new(PreviousHasRowsAsync);
         _queue = new GroupCommitQueue<PendingWrite, bool>(options.MaxBatch, options.Writers, CommitAsync,
-            (ex, count) => LogBatchFailed(_logger, ex, _name, count));
+            (ex, count) => LogBatchFailed(_logger, ex, _name, count), "grain-state");
     }
 
     /// <summary>Batches committed and grain writes in them since start, to see how much grouping happens.</summary>

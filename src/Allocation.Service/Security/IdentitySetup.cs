@@ -156,7 +156,7 @@ public static class IdentitySetup
         {
             context.Token = query.ToString();
         }
-        else if (path.StartsWithSegments("/hangfire") && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
+        else if ((path.StartsWithSegments("/hangfire") || path.StartsWithSegments("/dashboard")) && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
         {
             context.Token = cookie;
         }
