@@ -1,3 +1,4 @@
+using Allocation.Grains.Kpis;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Microsoft.Extensions.Logging;
@@ -67,6 +68,7 @@ public sealed partial class ChildGrain(
         }
 
         var now = time.GetUtcNow();
+        S.PreviousReferredAt = S.Exists ? S.ReferredAt : null;
         S.Exists = true;
         S.Episode++;
         S.TeamId = command.TeamId;
@@ -203,6 +205,7 @@ public sealed partial class ChildGrain(
         }
 
         await Team(S.TeamId).ChildLeft(Id, S.Version, Feed(now, "closed", previousWorker, command.By, $"{Id} closed: {command.Reason}"));
+        await GrainFactory.GetGrain<IClosedCasesGrain>(S.TeamId).Closed(new ClosedCase(Summary(), now));
         return new ChildResult(null, View(), receipt);
     }
 

@@ -45,9 +45,16 @@ public sealed class ChildState : Teams.ITeamMember
     /// <summary>What the child's team shows of it, from the child's own facts.</summary>
     public Teams.TeamChildSummary Summary(string childId, DateTimeOffset now, AllocationOptions options)
     {
+        // The rolling window's periods, and every period of this episode: KPI 1 follows a case for 12 months from referral.
         var windowStart = now - options.WorkerChangeWindow;
-        var recent = WorkerHistory.Where(p => p.To is null || p.To >= windowStart).ToList();
+        var from = windowStart < ReferredAt ? windowStart : ReferredAt;
+        var recent = WorkerHistory.Where(p => p.To is null || p.To >= from).ToList();
+        var transfers = Transfers?.Where(t => t.At >= windowStart).Select(t => t.At).ToList();
         return new Teams.TeamChildSummary(childId, Version, WorkerId, Status == ChildStatus.Allocated ? WorkerHistory[^1].From : null,
-            ClockStartedAt ?? ReferredAt, Deadline ?? ReferredAt, ClockReason, ClockBreached, WorkerChanges, recent, CaseRecord);
+            ClockStartedAt ?? ReferredAt, Deadline ?? ReferredAt, ClockReason, ClockBreached, WorkerChanges, recent, CaseRecord,
+            ReferredAt, PreviousReferredAt, transfers is { Count: > 0 } ? transfers : null);
     }
+
+    /// <summary>When the episode before this one was referred (for re-referrals within 12 months); null for a first referral.</summary>
+    [Id(20), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DateTimeOffset? PreviousReferredAt { get; set; }
 }

@@ -30,5 +30,8 @@ public sealed class SocialWorkerState : Teams.ITeamMember
     /// <summary>What the worker's team shows of them, from the worker's own facts.</summary>
     public Teams.TeamWorkerSummary Summary(string workerId, AllocationOptions options) => new(
         workerId, Name, Role, Fte, AllocationRules.Ceiling(Role, Fte, ExplicitCeiling, options), Absences.ToList(), HasLeft,
-        Caseload.Values.Count(c => c.Override is not null), Agency);
+        Caseload.Values.Count(c => c.Override is not null), Agency, Supervisions);
+
+    /// <summary>The last year of the worker's own supervision dates, for KPI 43 (supervision in each of three months).</summary>
+    [Id(13)] public List<DateOnly>? Supervisions { get; set; }
 }

@@ -130,8 +130,11 @@ public sealed partial class TeamGrain(
         await Publish(TeamProjection.Change.None);
     }
 
-    public Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at) => Task.FromResult(Kpis.ThresholdChecks.Measure(
-        new Kpis.TeamSnapshot(S.EstablishmentFte, _projection.Workers, _projection.Children, S.Breaches), at, _options));
+    public async Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at)
+    {
+        var closed = await GrainFactory.GetGrain<Kpis.IClosedCasesGrain>(Id).List();
+        return Kpis.ThresholdChecks.Measure(new Kpis.TeamSnapshot(S.EstablishmentFte, _projection.Workers, _projection.Children, S.Breaches, closed), at, _options);
+    }
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {

@@ -187,7 +187,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
         var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, options.WorkerChangeWindow);
         return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
             AllocationRules.Clock(c.Deadline, now, options.AmberThreshold), (c.Deadline - now).TotalSeconds,
-            distinct, AllocationRules.IsFlagged(distinct, options));
+            distinct, AllocationRules.IsFlagged(distinct, options), c.CaseRecord?.Plan);
     }
 
     private static long FromClock(DateTimeOffset now) => (now - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;

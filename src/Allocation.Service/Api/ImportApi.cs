@@ -108,6 +108,7 @@ public static partial class ImportApi
                     AuthorityCsv.Write(writer, AuthorityCsv.WorkerColumns, (await Workers(grains)).Select(w => new[]
                     {
                         w.Id, w.Name, w.TeamId, w.Role.ToString(), AuthorityCsv.FormatFte(w.Fte), w.ExplicitCeiling?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        w.Supervisions is { Count: > 0 } supervised ? string.Join(';', supervised.Select(d => AuthorityCsv.FormatDay(d))) : null,
                     }));
                     break;
                 case AuthorityCsv.ChildrenFile:
@@ -118,7 +119,7 @@ public static partial class ImportApi
                         {
                             c.Id, c.TeamId, AuthorityCsv.FormatDate(c.ReferredAt), AuthorityCsv.FormatDate(c.Clock?.StartedAt ?? c.ReferredAt),
                             c.WorkerId, current?.Override?.By, current?.Override?.Reason,
-                        };
+                        }.Concat(AuthorityCsv.CaseRecordFields(c.CaseRecord)).ToArray();
                     }));
                     break;
                 case AuthorityCsv.HistoryFile:

@@ -14,7 +14,7 @@ public enum AuditOutcome
     Invalid,
     /// <summary>It failed or timed out part way (5xx); it may have been applied, and a retry with its request id is safe.</summary>
     Failed,
-    /// <summary>Not a command: an event the service recorded itself (a missed 24-hour deadline), shown in a chronology.</summary>
+    /// <summary>Not a command: an event the service recorded itself (a missed 24-hour deadline), shown in a child's allocation history.</summary>
     Recorded,
 }
 

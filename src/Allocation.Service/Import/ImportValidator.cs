@@ -203,7 +203,7 @@ public static class ImportValidator
 
         return new ImportValidation([], new AuthorityLoad(
             teams.Values.Select(t => new LoadTeam(t.Id, t.Name)).ToList(),
-            workers.Values.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling))).ToList(),
+            workers.Values.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, Supervisions: w.Supervisions))).ToList(),
             children.Values.Select(c => new LoadChild(c.Id, ToImport(c, histories.GetValueOrDefault(c.Id) ?? []))).ToList()));
     }
 
@@ -218,7 +218,7 @@ public static class ImportValidator
             history.Add(new WorkerPeriod(workerId, c.TeamId, from, null, "import", Override: c.Override));
         }
 
-        return new ImportChild(c.TeamId, c.ReferredAt, c.ClockStartedAt, history, c.Override);
+        return new ImportChild(c.TeamId, c.ReferredAt, c.ClockStartedAt, history, c.Override, c.CaseRecord);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

@@ -46,7 +46,7 @@ public class AuditPostgresTests(PostgresServer postgres)
     }
 
     [PostgresFact]
-    public async Task A_childs_chronology_survives_a_restart_of_the_service()
+    public async Task A_childs_allocation_history_survives_a_restart_of_the_service()
     {
         var database = await postgres.CreateDatabaseAsync("audit-restart");
         var clusterId = "audit-" + Guid.NewGuid().ToString("N")[..8];
@@ -63,11 +63,11 @@ public class AuditPostgresTests(PostgresServer postgres)
 
         await using var second = new PostgresAppFactory(database, clusterId, TimeSpan.FromHours(24));
         var again = second.CreateClient();
-        var chronology = await again.GetFromJsonAsync<JsonElement>("/api/children/c2/chronology");
+        var history = await again.GetFromJsonAsync<JsonElement>("/api/children/c2/allocation-history");
         Assert.Equal([("child.refer", "Accepted"), ("child.allocate", "Refused")],
-            chronology.EnumerateArray().Select(e => (e.GetProperty("action").GetString(), e.GetProperty("outcome").GetString())));
-        Assert.Equal("caseload-ceiling", chronology[1].GetProperty("rule").GetString());
-        Assert.Equal(TestUsers.Superuser.Id, chronology[1].GetProperty("userId").GetString());
+            history.EnumerateArray().Select(e => (e.GetProperty("action").GetString(), e.GetProperty("outcome").GetString())));
+        Assert.Equal("caseload-ceiling", history[1].GetProperty("rule").GetString());
+        Assert.Equal(TestUsers.Superuser.Id, history[1].GetProperty("userId").GetString());
     }
 
     [PostgresFact]

@@ -26,14 +26,28 @@ live.connection.on('reportSaved', notice => {
   showReport(notice);
   $('report-status').textContent = '';
   $('run-now').disabled = false;
-  announce(`Nightly report for ${notice.date} updated`);
+  announce(`Nightly KPI report for ${notice.date} updated`);
 });
 live.start();
 $('run-now').addEventListener('click', runNow);
 loadReport();
 
+// The same targets, margins and rules as the nightly report (GET /api/kpis), so a figure has one colour everywhere.
+let caseloadTarget = { target: 85, amberMargin: 5 };
+apiFetch('/api/kpis', { headers: { accept: 'application/json' } })
+  .then(r => (r.ok ? r.json() : []))
+  .then(list => {
+    const kpi = list.find(k => k.id === 'caseloadsAtOrUnderCeiling');
+    if (kpi?.target !== null && kpi?.target !== undefined) {
+      caseloadTarget = kpi;
+      if (lastState) render(lastState, { kind: 'tick' });
+    }
+  })
+  .catch(() => { /* keep the plan's defaults */ });
+
 function caseloadRag(pct) {
-  return pct >= 85 ? 'green' : pct >= 75 ? 'amber' : 'red';
+  const short = caseloadTarget.target - pct;
+  return short <= 0 ? 'green' : short <= caseloadTarget.amberMargin ? 'amber' : 'red';
 }
 
 // A team's figures are as of its last change; the longest wait keeps growing while nothing changes.
@@ -45,8 +59,10 @@ function amberWait(p) {
   return p.allocationWindowSeconds > 0 ? p.allocationWindowSeconds - p.amberThresholdSeconds : defaultAmberWaitSeconds;
 }
 
+// The 24-hour rule is for all children: any child past its deadline is red; amber once a wait is within the amber
+// threshold of it, as the report rates the longest wait.
 function waitingRag(p, wait, amber) {
-  return p.breachedNow > 0 ? 'red' : wait >= amber ? 'amber' : 'green';
+  return p.breachedNow > 0 || (p.allocationWindowSeconds > 0 && wait > p.allocationWindowSeconds) ? 'red' : wait >= amber ? 'amber' : 'green';
 }
 
 function worst(...rags) {

@@ -89,6 +89,7 @@ function render(state, change) {
 
   document.title = `${state.name} · Team board · Allocation`;
   $('team-name').textContent = state.name;
+  $('team-report').href = `team-report.html?team=${encodeURIComponent(state.teamId)}`;
   $('acting-as').textContent = `Allocating as ${signedIn.user.name ?? actingAs} (${actingAs})`;
   $('board').dataset.version = state.version;
 
@@ -369,6 +370,8 @@ function createQueueItem(childId) {
   return item;
 }
 
+const planLabels = { ChildInNeed: 'CIN', ChildProtection: 'CP', ChildLookedAfter: 'CLA', CareLeaver: 'Care leaver' };
+
 let teamsLoading = null;
 
 /** The authority's teams, other than this one, to transfer to (read once). */
@@ -431,6 +434,8 @@ function updateQueueItem(item, q, state) {
   const meta = [`${reason} · due ${formatDateTime(q.deadline)}`];
   const metaNode = item.querySelector('.meta');
   metaNode.replaceChildren(meta.join(''));
+  // The child's plan, which a manager needs when choosing a worker; "no plan recorded" rather than nothing.
+  metaNode.append(' · ', el('span', { class: 'badge plan', text: planLabels[q.plan] ?? 'No plan recorded' }));
   if (q.distinctWorkersLast12Months > 0) {
     metaNode.append(` · ${q.distinctWorkersLast12Months} worker${q.distinctWorkersLast12Months === 1 ? '' : 's'} in 12 months `);
   }
