@@ -56,7 +56,41 @@ public sealed record AuditEntry(
         OverrideReason = Clip(OverrideReason), Detail = Clip(Detail),
     };
 
-    private static string? Clip(string? text) => text is { Length: > Api.Problems.MaxText } ? text[..Api.Problems.MaxText] : text;
+    /// <summary>The text as it can be stored: at most <see cref="Api.Problems.MaxText"/> characters (a surrogate pair is
+    /// never cut in two), and every control character (other than tab and line breaks) or broken surrogate replaced by
+    /// U+FFFD. A command refused for such a character is still recorded, with what the user sent made visible rather
+    /// than refused by PostgreSQL (which takes no NUL in text) after the refusal was decided.</summary>
+    private static string? Clip(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var length = Math.Min(text.Length, Api.Problems.MaxText);
+        if (length < text.Length && char.IsHighSurrogate(text[length - 1]) && char.IsLowSurrogate(text[length]))
+        {
+            length--;
+        }
+
+        var clipped = length < text.Length ? text[..length] : text;
+        return Api.Problems.IsPlainText(clipped) ? clipped : string.Create(clipped.Length, clipped, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                var c = source[i];
+                if (char.IsHighSurrogate(c) && i + 1 < source.Length && char.IsLowSurrogate(source[i + 1]))
+                {
+                    span[i] = c;
+                    span[i + 1] = source[++i];
+                }
+                else
+                {
+                    span[i] = char.IsSurrogate(c) || (char.IsControl(c) && c is not ('\t' or '\n' or '\r')) ? '\uFFFD' : c;
+                }
+            }
+        });
+    }
 
     /// <summary>A retry of the same command by the same user with the same outcome is the same decision: recorded
     /// once. Someone else using that request id is another decision, and on the record.</summary>

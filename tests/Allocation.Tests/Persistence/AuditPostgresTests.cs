@@ -4,6 +4,7 @@ using System.Text.Json;
 using Allocation.Service.Audit;
 using Allocation.Service.Persistence;
 using Allocation.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -43,6 +44,31 @@ public class AuditPostgresTests(PostgresServer postgres)
         }
 
         Assert.Equal(200, (await trail.QueryAsync(new AuditQuery(Limit: 10_000))).Count);
+    }
+
+    [PostgresFact]
+    public async Task A_command_refused_for_control_characters_answers_400_and_is_on_the_record_with_them_made_visible()
+    {
+        var database = await postgres.CreateDatabaseAsync("audit-hostile");
+        await using var factory = new PostgresAppFactory(database, "audit-" + Guid.NewGuid().ToString("N")[..8], TimeSpan.FromHours(24));
+        var http = factory.CreateClient();
+        (await http.PutAsJsonAsync("/api/teams/t1", new { name = "North" })).EnsureSuccessStatusCode();
+        (await http.PostAsJsonAsync("/api/children/c1/refer", new { requestId = "r1", teamId = "t1" })).EnsureSuccessStatusCode();
+
+        // PostgreSQL takes no NUL in text; the 600-character id is clipped to 500, which would cut the emoji's
+        // surrogate pair in two (a lone surrogate cannot be encoded): it is clipped before the pair, to 499.
+        var hostile = "\u0000\u0007\u001b[31m\r\n\t" + new string('x', 489) + "\ud83d\ude00" + new string('y', 100);
+        var response = await http.PutAsJsonAsync("/api/children/c1/case-record", new { requestId = hostile, record = new { visitDueOn = "2026-11-01" } });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+
+        var entries = await factory.Services.GetRequiredService<IAuditTrail>().QueryAsync(new AuditQuery(ChildId: "c1"));
+        var entry = Assert.Single(entries, e => e.Action == "child.case-record");
+        Assert.Equal(AuditOutcome.Invalid, entry.Outcome);
+        Assert.Equal("\uFFFD\uFFFD\uFFFD[31m\r\n\t" + new string('x', 489), entry.RequestId);
+        var child = await http.GetFromJsonAsync<JsonElement>("/api/children/c1");
+        Assert.Equal(1, child.GetProperty("version").GetInt64());
+        Assert.Equal(JsonValueKind.Null, child.GetProperty("caseRecord").ValueKind);
     }
 
     [PostgresFact]
