@@ -1,6 +1,7 @@
 using System.Globalization;
 using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
+using Allocation.Service.Hosting;
 using Allocation.Service.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -38,7 +39,16 @@ public static class CommandAudit
             }
             catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
             {
-                await RecordAsync(http, action, context.Arguments, null, e);
+                try
+                {
+                    await RecordAsync(http, action, context.Arguments, null, e);
+                }
+                catch (Exception)
+                {
+                    // The entry could not be written either (the database is down, most likely, as it was for the
+                    // command): the command's own failure decides the answer, not the audit trail's, which logs its own.
+                }
+
                 throw;
             }
 
@@ -89,7 +99,7 @@ public static class CommandAudit
         {
             return AppendAsync(http, Describe(http, action, arguments, forbidden: false) with
             {
-                Outcome = AuditOutcome.Failed, Status = 500, Detail = failure.GetType().Name,
+                Outcome = AuditOutcome.Failed, Status = ErrorResponses.StatusCodeFor(failure), Detail = failure.GetType().Name,
             });
         }
 

@@ -13,6 +13,7 @@ public static class ErrorResponses
         TimeoutException => StatusCodes.Status503ServiceUnavailable,
         // The database is down, restarting or unreachable: the same request will succeed once it is back.
         _ when IsDatabaseUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+        _ when IsNodeUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -34,9 +35,31 @@ public static class ErrorResponses
                 context.ProblemDetails.Detail = "The database did not answer; the command may have been applied. Retry it with the same requestId.";
                 context.ProblemDetails.Extensions["rule"] = "storage-unavailable";
                 break;
+            case { } e when IsNodeUnavailable(e):
+                context.ProblemDetails.Title = "Service node unavailable";
+                context.ProblemDetails.Detail = "A node of the service went away or its copy of the data was out of date; the command may have been applied. Retry it with the same requestId.";
+                context.ProblemDetails.Extensions["rule"] = "node-unavailable";
+                break;
         }
 
         // Other exceptions keep their details out of responses.
+    }
+
+    /// <summary>A grain call that could not be delivered because its silo died or is leaving (until the cluster's
+    /// membership moves the grain elsewhere), or a grain write refused because the stored state moved on since the
+    /// grain read it (a write whose commit was cut off by a crash, then retried): the runtime deactivates the grain
+    /// and the same request, retried, is decided again on what is stored.</summary>
+    public static bool IsNodeUnavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Orleans.Runtime.OrleansMessageRejectionException or Orleans.Storage.InconsistentStateException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The database (or the connection to it) failed, not the request: a connection refused or cut, a server
