@@ -4,7 +4,10 @@
 # ends with the shared invariant check and writes loadtests/results/faults-SCENARIO-*.json.
 #   flock /tmp/allocation-measure.lock loadtests/faults.sh kill    [--faults 20 --interval 10 --rate 100 ...]
 #   flock /tmp/allocation-measure.lock loadtests/faults.sh pgcrash [--faults 5 --outage 5 ...]
+#   flock /tmp/allocation-measure.lock loadtests/faults.sh silo    [--faults 3 --watchers 60 ...]   two silos, one SIGKILLed
+#   flock /tmp/allocation-measure.lock loadtests/faults.sh storm   [--faults 3 --watchers 2000 ...] board clients' host SIGKILLed
 #   flock /tmp/allocation-measure.lock loadtests/faults.sh hostile [--faults 10000 ...]
+#   flock /tmp/allocation-measure.lock loadtests/faults.sh soak    [--minutes 30 --rate 125 ...]    no fault: latency and memory slopes
 # SERVICE_DIR: an already published service to run instead of publishing this tree.
 set -euo pipefail
 scenario=$1; shift

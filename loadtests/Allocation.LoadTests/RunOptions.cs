@@ -88,3 +88,41 @@ public sealed record RunOptions(
         return loopback ? uri : throw new ArgumentException($"--url host '{uri.Host}' is not loopback (127.0.0.0/8, localhost or ::1).");
     }
 }
+
+/// <summary>A scenario's <c>--name value</c> options, taken one by one; <see cref="Done"/> refuses any left over.</summary>
+public sealed class OptionValues(string[] args, int from)
+{
+    private readonly Dictionary<string, string> _values = RunOptions.Pairs(args, from);
+
+    public string? Take(string name) => _values.Remove(name, out var v) ? v : null;
+
+    public double Number(string name, double fallback) =>
+        Take(name) is { } text ? double.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>Reads the options with <paramref name="read"/>; on a mistake prints it and <paramref name="usage"/> and returns false.</summary>
+    public static bool TryRead<T>(string[] args, int from, string usage, Func<OptionValues, T> read, out T result)
+    {
+        try
+        {
+            var values = new OptionValues(args, from);
+            result = read(values);
+            values.Done();
+            return true;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(usage);
+            result = default!;
+            return false;
+        }
+    }
+
+    public void Done()
+    {
+        if (_values.Count > 0)
+        {
+            throw new ArgumentException($"Unknown option --{_values.Keys.First()}.");
+        }
+    }
+}

@@ -204,6 +204,20 @@ public sealed class CommandClient : IDisposable
         }
     }
 
+    /// <summary>The access token this client sends (signing in first when it has none), for a hub connection.</summary>
+    public async Task<string?> TokenAsync()
+    {
+        if (_token is null)
+        {
+            await SignInAsync(CancellationToken.None);
+        }
+
+        return _token;
+    }
+
+    /// <summary>Signs in again: after a restart the service refuses the tokens it gave before.</summary>
+    public Task RenewTokenAsync() => SignInAsync(CancellationToken.None);
+
     private async Task SignInAsync(CancellationToken ct)
     {
         var stale = _token;

@@ -73,6 +73,9 @@ public sealed class CommandLoad
         }
     }
 
+    /// <summary>Told how long each child command took to get its final answer, in milliseconds (the soak's latency).</summary>
+    public Action<double>? Answered { get; set; }
+
     /// <summary>When the last command was acknowledged (for recovery times).</summary>
     public DateTimeOffset LastAcknowledgedAt { get; private set; }
 
@@ -230,7 +233,9 @@ public sealed class CommandLoad
         try
         {
             Interlocked.Increment(ref _sent);
+            var started = Stopwatch.GetTimestamp();
             var answer = await manager.SendAsync(HttpMethod.Post, path, body);
+            Answered?.Invoke(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             lock (_lock)
             {
                 if (!answer.Ok)

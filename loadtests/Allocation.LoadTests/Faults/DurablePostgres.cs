@@ -94,7 +94,7 @@ public sealed class DurablePostgres : IAsyncDisposable
 
     private Task Pg(string tool, params string[] arguments) => Run(Path.Combine(_bin, tool), arguments, asPostgres: true);
 
-    private static async Task Run(string file, IReadOnlyList<string> arguments, bool asPostgres)
+    internal static async Task Run(string file, IReadOnlyList<string> arguments, bool asPostgres)
     {
         var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (asPostgres && IsRoot)

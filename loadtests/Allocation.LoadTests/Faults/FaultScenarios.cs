@@ -16,10 +16,21 @@ public sealed record FaultOptions(
     int Children = 200,
     TimeSpan? Outage = null,
     TimeSpan? Tail = null,
-    TimeSpan? Settle = null);
+    TimeSpan? Settle = null,
+    int Watchers = 0);
 
 /// <summary>One fault and how long the service took to come back from it.</summary>
-public sealed record Recovery(int Number, double UnreadyAfterMs, double ReadyAfterMs, double FirstAcknowledgedAfterMs);
+public sealed record Recovery(int Number, double UnreadyAfterMs, double ReadyAfterMs, double FirstAcknowledgedAfterMs,
+    double ServedAllAfterMs = 0, double BoardsHeldAfterMs = 0);
+
+/// <summary>What a fault reports: when it struck, and when the service was unready, ready, serving every grain of the
+/// run again (silo lost), and when every board client held the board again (reconnect storm).</summary>
+public sealed record FaultTimes(Stopwatch Since, double UnreadyMs, double ReadyMs, double ServedAllMs = 0, double BoardsHeldMs = 0);
+
+/// <summary>The processes of one run: the service the load and the board clients talk to, and for <c>silo</c> the other
+/// node of the cluster, which is the one killed.</summary>
+public sealed record FaultRig(DurablePostgres Database, ServiceProcess Front, ServiceProcess? Other, CommandClient Manager, CommandLoad Load,
+    BoardWatchers? Watchers);
 
 public sealed record FaultRunReport(
     string Scenario, DateTimeOffset Date, string Command, Machine Machine, string Service, FaultOptions Options, double Seconds,
@@ -49,14 +60,28 @@ public sealed record FaultRunReport(
             var ack = Recoveries.Select(r => r.FirstAcknowledgedAfterMs).DefaultIfEmpty().ToList();
             return $"| {Scenario} | {Options.Rate:0}/s mixed commands, {Options.Concurrency} senders, {Seconds:0} s | {Recoveries.Count} × {Fault} | " +
                 $"{Acknowledged} ({AcknowledgedByReplay} by a replayed retry); {Refused} refused by rule | {Invariants.Lost} | {Invariants.Duplicated} | " +
-                $"{Invariants.Violations.Count} (+{Invariants.BoardViolations.Count} boards) | ready after median {Median(ready):0} ms, max {ready.Max():0} ms; first acknowledged command after median {Median(ack):0} ms, max {ack.Max():0} ms; " +
+                $"{Invariants.Violations.Count} (+{Invariants.BoardViolations.Count} boards) | ready after median {Median(ready):0} ms, max {ready.Max():0} ms; first acknowledged command after median {Median(ack):0} ms, max {ack.Max():0} ms; {Extra}" +
                 $"{LostAnswers} answers lost and retried, {Unavailable} × 503, {ServerErrors} other 5xx, {Hung} hung | {Machine.ProcessorCount} cores, load {Machine.LoadAverage} | {Date:yyyy-MM-dd} |";
+        }
+    }
+
+    /// <summary>The silo and storm scenarios' own recovery times.</summary>
+    private string Extra
+    {
+        get
+        {
+            var served = Recoveries.Where(r => r.ServedAllAfterMs > 0).Select(r => r.ServedAllAfterMs).ToList();
+            var held = Recoveries.Where(r => r.BoardsHeldAfterMs > 0).Select(r => r.BoardsHeldAfterMs).ToList();
+            return (served.Count > 0 ? $"survivor served every grain after median {Median(served):0} ms, max {served.Max():0} ms; " : "")
+                + (held.Count > 0 ? $"all {Options.Watchers} board clients held the board again after median {Median(held):0} ms, max {held.Max():0} ms; " : "");
         }
     }
 
     private string Fault => Scenario switch
     {
         "kill" => "SIGKILL of the service, restarted",
+        "silo" => "SIGKILL of one of two silos (not the one the load and boards use), restarted after the survivor served every grain (but the last)",
+        "storm" => $"SIGKILL of the host of {Options.Watchers} board clients, restarted",
         "pgcrash" => $"`pg_ctl -m immediate` of PostgreSQL, {Options.Outage?.TotalSeconds:0} s down, started again",
         _ => Scenario,
     };
@@ -74,10 +99,15 @@ public static class FaultScenarios
 {
     public const string FactsCheck = "every acknowledged command in effect once; ceilings, caseloads and the audit trail hold";
     public const string BoardsCheck = "each team board equals the board rebuilt from the children and workers";
+    public const string BoardClientsCheck = "each board client holds the board the server serves";
 
     public const string Usage = """
-        usage: Allocation.LoadTests faults kill|pgcrash|hostile --service PATH/Allocation.Service.dll [options]
-          --faults N          kills (kill), database crashes (pgcrash) or hostile requests (hostile) (default 20, 5, 10000)
+        usage: Allocation.LoadTests faults kill|pgcrash|silo|storm|hostile --service PATH/Allocation.Service.dll [options]
+               Allocation.LoadTests faults soak --service PATH/Allocation.Service.dll [options]  (no fault; lists its own options)
+          --faults N          kills (kill, silo, storm), database crashes (pgcrash) or hostile requests (hostile) (default 20, 5, 3, 3, 10000)
+          --watchers N        board clients (default 2000 for storm, 60 for silo, none otherwise)
+        Allocation.LoadTests faults nightly --service PATH [--teams 400 --claim 20]: the nightly job killed mid-run; --claim
+          seconds before a dead run's claim and lock lapse (NightlyChecks:InvisibilityTimeout and LockTimeout)
           --interval S        seconds of load between faults (default 10)
           --outage S          pgcrash: seconds the database stays down (default 5)
           --rate R            commands per second, mixed (default 100)
@@ -88,72 +118,92 @@ public static class FaultScenarios
 
     public static async Task<int> Run(string[] args)
     {
-        FaultOptions options;
-        string scenario;
-        string? results;
-        try
+        if (args is ["soak", ..])
         {
-            scenario = args.Length > 0 && args[0] is "kill" or "pgcrash" or "hostile" ? args[0] : throw new ArgumentException("Name kill, pgcrash or hostile.");
-            var values = RunOptions.Pairs(args, 1);
-            string? Take(string name) => values.Remove(name, out var v) ? v : null;
-            double Number(string name, double fallback) => Take(name) is { } text ? double.Parse(text, CultureInfo.InvariantCulture) : fallback;
-            options = new FaultOptions(
-                Take("service") ?? throw new ArgumentException("--service is required."),
-                (int)Number("faults", scenario switch { "kill" => 20, "pgcrash" => 5, _ => 10_000 }),
-                TimeSpan.FromSeconds(Number("interval", 10)),
-                Number("rate", 100),
-                (int)Number("concurrency", 32),
-                Teams: 6,
-                WorkersPerTeam: 8,
-                Ceiling: 10,
-                Children: (int)Number("children", 1000),
-                Outage: TimeSpan.FromSeconds(Number("outage", 5)),
-                Tail: TimeSpan.FromSeconds(5));
-            results = Take("results");
-            if (values.Count > 0)
-            {
-                throw new ArgumentException($"Unknown option --{values.Keys.First()}.");
-            }
+            return await SoakScenario.Run(args);
         }
-        catch (Exception ex) when (ex is ArgumentException or FormatException)
+
+        if (args is ["nightly", ..])
         {
-            Console.Error.WriteLine(ex.Message);
+            if (!OptionValues.TryRead(args, 1, Usage, values => (Dll: values.Take("service") ?? throw new ArgumentException("--service is required."),
+                    Teams: (int)values.Number("teams", 400), Claim: TimeSpan.FromSeconds(values.Number("claim", 20)), Results: values.Take("results")),
+                out var nightly))
+            {
+                return 2;
+            }
+
+            var killed = await NightlyKilledScenario.RunAsync(nightly.Dll, nightly.Teams, nightly.Claim, Console.WriteLine);
+            return Finish(killed.Checks, "faults-nightly", killed with { Command = "faults " + string.Join(' ', args) }, nightly.Results, killed.MarkdownRow);
+        }
+
+        var scenario = args.Length > 0 && args[0] is "kill" or "pgcrash" or "silo" or "storm" or "hostile" ? args[0] : null;
+        if (scenario is null)
+        {
+            Console.Error.WriteLine("Name kill, pgcrash, silo, storm, hostile or soak.");
             Console.Error.WriteLine(Usage);
             return 2;
         }
 
+        if (!OptionValues.TryRead(args, 1, Usage, values => (Options: new FaultOptions(
+                values.Take("service") ?? throw new ArgumentException("--service is required."),
+                (int)values.Number("faults", scenario switch { "kill" => 20, "pgcrash" => 5, "silo" or "storm" => 3, _ => 10_000 }),
+                TimeSpan.FromSeconds(values.Number("interval", 10)),
+                values.Number("rate", 100),
+                (int)values.Number("concurrency", 32),
+                Teams: 6,
+                WorkersPerTeam: 8,
+                Ceiling: 10,
+                Children: (int)values.Number("children", 1000),
+                Outage: TimeSpan.FromSeconds(values.Number("outage", 5)),
+                Tail: TimeSpan.FromSeconds(5),
+                Watchers: (int)values.Number("watchers", scenario switch { "storm" => 2000, "silo" => 60, _ => 0 })), Results: values.Take("results")),
+            out var parsed))
+        {
+            return 2;
+        }
+
+        var (options, results) = parsed;
         var report = scenario switch
         {
             "kill" => await KillAsync(options, Console.WriteLine),
             "pgcrash" => await CrashDatabaseAsync(options, Console.WriteLine),
+            "silo" => await SiloLostAsync(options, Console.WriteLine),
+            "storm" => await ReconnectStormAsync(options, Console.WriteLine),
             _ => await HostileAsync(options, Console.WriteLine),
         };
-        foreach (var check in report.Checks)
+        return Finish(report.Checks, $"faults-{scenario}", report with { Command = "faults " + string.Join(' ', args) }, results, report.MarkdownRow);
+    }
+
+    /// <summary>Prints the checks, writes the results file and the table row; the exit code.</summary>
+    public static int Finish<T>(IReadOnlyList<Check> checks, string name, T report, string? results, string row)
+    {
+        foreach (var check in checks)
         {
             Console.WriteLine($"{(check.Pass ? "ok  " : "FAIL")} {check.Name}: {check.Detail}");
         }
 
-        Console.WriteLine("results: " + ResultsFile.Write($"faults-{scenario}", report with { Command = "faults " + string.Join(' ', args) }, results));
-        Console.WriteLine(report.MarkdownRow);
-        return report.Pass ? 0 : 1;
+        Console.WriteLine("results: " + ResultsFile.Write(name, report, results));
+        Console.WriteLine(row);
+        return checks.All(c => c.Pass) ? 0 : 1;
     }
 
     /// <summary>SIGKILLs the service <see cref="FaultOptions.Faults"/> times under load, starting it again each time.</summary>
     public static Task<FaultRunReport> KillAsync(FaultOptions options, Action<string> log) =>
-        RunAsync("kill", options, log, async (service, _, n) =>
+        RunAsync("kill", options, log, async (rig, n) =>
         {
             var killedAt = Stopwatch.StartNew();
-            await service.KillAsync();
-            await service.StartAsync();
+            await rig.Front.KillAsync();
+            await rig.Front.StartAsync();
             var ready = killedAt.Elapsed.TotalMilliseconds;
             log($"kill {n}: ready again after {ready:0} ms");
-            return (killedAt, 0, ready);
+            return new FaultTimes(killedAt, 0, ready);
         });
 
     /// <summary>Crashes PostgreSQL under load <see cref="FaultOptions.Faults"/> times; the service keeps running.</summary>
     public static Task<FaultRunReport> CrashDatabaseAsync(FaultOptions options, Action<string> log) =>
-        RunAsync("pgcrash", options, log, async (service, database, n) =>
+        RunAsync("pgcrash", options, log, async (rig, n) =>
         {
+            var (service, database) = (rig.Front, rig.Database);
             var pid = service.Pid;
             var crashedAt = Stopwatch.StartNew();
             await database.CrashAsync();
@@ -169,23 +219,111 @@ public static class FaultScenarios
             }
 
             log($"crash {n}: unready after {unready.TotalMilliseconds:0} ms, database started at {startedAt:0} ms, ready again after {ready:0} ms");
-            return (crashedAt, unready.TotalMilliseconds, ready);
+            return new FaultTimes(crashedAt, unready.TotalMilliseconds, ready);
         });
 
+    /// <summary>
+    /// Two silos (two service processes) on one PostgreSQL; the load and the board clients use one of them, and the other
+    /// is SIGKILLed <see cref="FaultOptions.Faults"/> times. Each time: how long until the survivor serves every grain of
+    /// the run (children, workers, team boards: those that lived on the dead silo are activated again on the survivor),
+    /// then the dead one is started again so that the next kill takes grains with it too (not after the last kill).
+    /// </summary>
+    public static Task<FaultRunReport> SiloLostAsync(FaultOptions options, Action<string> log) =>
+        RunAsync("silo", options with { Watchers = Math.Max(options.Watchers, 1) }, log, async (rig, n) =>
+        {
+            var victim = rig.Other!;
+            var killedAt = Stopwatch.StartNew();
+            await victim.KillAsync();
+            var served = await ServedAllAsync(rig.Manager, rig.Load, killedAt, TimeSpan.FromSeconds(180));
+            log($"silo {n}: the survivor served every grain of the run after {served:0} ms");
+            if (n == options.Faults)
+            {
+                // The last kill: the survivor carries on alone to the end of the run.
+                return new FaultTimes(killedAt, 0, 0, served);
+            }
+
+            await victim.StartAsync();
+            var ready = killedAt.Elapsed.TotalMilliseconds;
+            log($"silo {n}: the killed silo ready again after {ready:0} ms");
+            return new FaultTimes(killedAt, 0, ready, served);
+        }, twoSilos: true);
+
+    /// <summary>
+    /// <see cref="FaultOptions.Watchers"/> board clients on one host, which is SIGKILLed and started again
+    /// <see cref="FaultOptions.Faults"/> times under load: how long until every client has reconnected and holds the
+    /// server's board again; no board may go back to an earlier version on any screen.
+    /// </summary>
+    public static Task<FaultRunReport> ReconnectStormAsync(FaultOptions options, Action<string> log) =>
+        RunAsync("storm", options with { Watchers = Math.Max(options.Watchers, 1) }, log, async (rig, n) =>
+        {
+            var killedAt = Stopwatch.StartNew();
+            var since = Stopwatch.GetTimestamp();
+            await rig.Front.KillAsync();
+            await rig.Front.StartAsync();
+            var ready = killedAt.Elapsed.TotalMilliseconds;
+            // The restarted service refuses the tokens the dead one gave: the clients' next attempt takes a new one.
+            await rig.Manager.RenewTokenAsync();
+            var held = await rig.Watchers!.ResubscribedAsync(since, TimeSpan.FromSeconds(180));
+            var all = held.Count == rig.Watchers.All.Count;
+            log($"storm {n}: ready after {ready:0} ms; {held.Count} of {rig.Watchers.All.Count} clients held the board again, the last after {(held.Count > 0 ? held.Max() : 0):0} ms");
+            return new FaultTimes(killedAt, 0, ready, 0, all ? held.Max() : -1);
+        });
+
+    /// <summary>Reads every child, worker and team board of the run until each answers; the time since the kill.</summary>
+    private static async Task<double> ServedAllAsync(CommandClient reader, CommandLoad load, Stopwatch since, TimeSpan timeout)
+    {
+        var paths = load.Children.Select(c => $"/api/children/{c.Id}").Concat(load.Workers.Select(w => $"/api/workers/{w.Id}"))
+            .Concat(load.Teams.Select(t => $"/api/teams/{t}/board")).ToList();
+        var waiting = new HashSet<string>(paths);
+        while (waiting.Count > 0)
+        {
+            if (since.Elapsed > timeout)
+            {
+                throw new TimeoutException($"{waiting.Count} grains of the run still not served {timeout.TotalSeconds:0} s after the silo was killed, e.g. {waiting.First()}.");
+            }
+
+            var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
+            await Parallel.ForEachAsync(waiting, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (path, ct) =>
+            {
+                // 404: a child the load never got to refer is known to be unknown, which needs the survivor too.
+                if ((await reader.OnceAsync(HttpMethod.Get, path, null, ct)).Status is 200 or 404)
+                {
+                    answered.Add(path);
+                }
+            });
+            waiting.ExceptWith(answered);
+        }
+
+        return since.Elapsed.TotalMilliseconds;
+    }
+
     private static async Task<FaultRunReport> RunAsync(string scenario, FaultOptions options, Action<string> log,
-        Func<ServiceProcess, DurablePostgres, int, Task<(Stopwatch Since, double UnreadyMs, double ReadyMs)>> fault)
+        Func<FaultRig, int, Task<FaultTimes>> fault, bool twoSilos = false)
     {
         var machine = Machine.Describe();
         var runId = $"f{scenario[0]}-{DateTime.UtcNow:HHmmss}-{Random.Shared.Next(0x1000):x3}";
         await using var database = await DurablePostgres.StartAsync();
-        await using var service = new ServiceProcess(options.ServiceDll, database.ConnectionString, "faults-" + runId);
+        var silos = twoSilos ? await SharedCertificateAsync() : null;
+        await using var service = new ServiceProcess(options.ServiceDll, database.ConnectionString, "faults-" + runId, silos);
+        await using var other = twoSilos ? new ServiceProcess(options.ServiceDll, database.ConnectionString, "faults-" + runId, silos) : null;
         var start = await service.StartAsync();
         log($"service ready on {service.Url} in {start.TotalMilliseconds:0} ms (PostgreSQL on port {database.Port}, fsync on)");
+        if (other is not null)
+        {
+            log($"second silo ready on {other.Url} in {(await other.StartAsync()).TotalMilliseconds:0} ms");
+        }
 
         var tally = new ClientTally();
         using var admin = new CommandClient(service.Url, "U-ADMIN", tally);
         using var manager = new CommandClient(service.Url, "U-HOS", tally);
         var load = await CommandLoad.SetUpAsync(admin, runId, options.Teams, options.WorkersPerTeam, options.Ceiling, options.Children);
+        await using var watchers = options.Watchers > 0 ? await BoardWatchers.ConnectAsync(service.Url, load.Teams, options.Watchers, manager.TokenAsync) : null;
+        if (watchers is not null)
+        {
+            log($"{options.Watchers} board clients subscribed on {service.Url}");
+        }
+
+        var rig = new FaultRig(database, service, other, manager, load, watchers);
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
         var running = load.RunAsync(manager, options.Concurrency, options.Rate, stop.Token);
@@ -201,13 +339,14 @@ public static class FaultScenarios
                 }
 
                 var before = load.AcknowledgedCommands.Count;
-                var (since, unready, ready) = await fault(service, database, n);
-                while (load.AcknowledgedCommands.Count == before && since.Elapsed < TimeSpan.FromSeconds(120))
+                var times = await fault(rig, n);
+                while (load.AcknowledgedCommands.Count == before && times.Since.Elapsed < TimeSpan.FromSeconds(120))
                 {
                     await Task.Delay(20);
                 }
 
-                recoveries.Add(new Recovery(n, Math.Round(unready), Math.Round(ready), Math.Round(since.Elapsed.TotalMilliseconds)));
+                recoveries.Add(new Recovery(n, Math.Round(times.UnreadyMs), Math.Round(times.ReadyMs), Math.Round(times.Since.Elapsed.TotalMilliseconds),
+                    Math.Round(times.ServedAllMs), Math.Round(times.BoardsHeldMs)));
             }
 
             await Task.Delay(options.Tail ?? TimeSpan.FromSeconds(3));
@@ -235,6 +374,20 @@ public static class FaultScenarios
         if (scenario == "pgcrash")
         {
             checks.Add(new("no request hung past its timeout", tally.Hung == 0, $"{tally.Hung} hung; slowest answer {tally.MaxAnsweredMs} ms"));
+        }
+
+        if (watchers is not null)
+        {
+            var differences = await watchers.CompareAsync(manager, options.Settle ?? TimeSpan.FromSeconds(30));
+            log($"board clients: {watchers.DeltasApplied} deltas applied, {watchers.GapResyncs} snapshots after a skipped version, {watchers.Backwards} backwards, {differences.Count} differing");
+            checks.Add(new(BoardClientsCheck, differences.Count == 0,
+                differences.Count == 0 ? $"{watchers.All.Count} clients" : string.Join("\n", differences.Take(20))));
+            checks.Add(new("no board went back to an earlier version on a screen", watchers.Backwards == 0, $"{watchers.Backwards} times"));
+            if (scenario == "storm")
+            {
+                checks.Add(new("every board client held the board again after each kill", recoveries.All(r => r.BoardsHeldAfterMs >= 0),
+                    string.Join(", ", recoveries.Select(r => $"{r.BoardsHeldAfterMs:0} ms"))));
+            }
         }
 
         if (!checks.All(c => c.Pass))
@@ -315,6 +468,18 @@ public static class FaultScenarios
             load.Sent + result.Sent, acknowledged.Count, load.Refused, acknowledged.Count(a => a.Replayed), tally.LostAnswers, tally.Unavailable, tally.Hung,
             tally.ServerErrors + result.ServerErrors, [.. tally.ServerErrorSamples, .. result.Failures.Take(10)], tally.UnhelpfulUnavailable, tally.MaxAnsweredMs,
             [], invariants, checks) { Hostile = result };
+    }
+
+    /// <summary>One certificate for both silos of a cluster (silo to silo is mutual TLS), made with openssl as an operator
+    /// would (a few KB left in the temporary directory).</summary>
+    private static async Task<Dictionary<string, string>> SharedCertificateAsync()
+    {
+        var directory = Directory.CreateTempSubdirectory("allocation-faults-tls-").FullName;
+        var (key, certificate, pfx) = (Path.Combine(directory, "silo.key"), Path.Combine(directory, "silo.crt"), Path.Combine(directory, "silo.pfx"));
+        await DurablePostgres.Run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
+            "-subj", "/CN=allocation-silo", "-addext", "extendedKeyUsage=serverAuth,clientAuth"], asPostgres: false);
+        await DurablePostgres.Run("openssl", ["pkcs12", "-export", "-in", certificate, "-inkey", key, "-out", pfx, "-passout", "pass:faults"], asPostgres: false);
+        return new Dictionary<string, string> { ["Orleans__Tls__CertificatePath"] = pfx, ["Orleans__Tls__CertificatePassword"] = "faults" };
     }
 
     /// <summary>Polls <c>/health/ready</c> (no token) until it is (or is no longer) 200; the time that took.</summary>

@@ -37,6 +37,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Seeding__Demo"] = "false",
             // A throwaway database: the demo sign-in gives the load its tokens.
             ["DemoSignIn__AllowOnPostgreSQL"] = "true",
+            // The load sends thousands of commands as one user: the per-user limit is not what these runs test.
+            ["RateLimits__Commands__PermitLimit"] = "1000000",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
@@ -48,6 +50,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     public Uri Url { get; }
+
+    /// <summary>Each line the service writes, as it writes it.</summary>
+    public event Action<string>? Line;
 
     public int? Pid => _process is { HasExited: false } p ? p.Id : null;
 
@@ -159,6 +164,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         if (!string.IsNullOrWhiteSpace(line))
         {
+            Line?.Invoke(line);
             _lines.Enqueue(line);
             while (_lines.Count > 500 && _lines.TryDequeue(out _))
             {

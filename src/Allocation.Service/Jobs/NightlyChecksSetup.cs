@@ -31,6 +31,8 @@ public static partial class NightlyChecksSetup
             .Validate(o => FindTimeZone(o.TimeZone) is not null, "NightlyChecks:TimeZone must be a known time zone id (e.g. Europe/London).")
             .Validate(o => o.MaxParallelTeams is >= 1 and <= 256, "NightlyChecks:MaxParallelTeams must be 1-256.")
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(100), "NightlyChecks:QueuePollInterval must be at least 100 ms.")
+            .Validate(o => o.InvisibilityTimeout >= TimeSpan.FromSeconds(5), "NightlyChecks:InvisibilityTimeout must be at least 5 seconds.")
+            .Validate(o => o.LockTimeout >= TimeSpan.FromSeconds(5), "NightlyChecks:LockTimeout must be at least 5 seconds.")
             .Validate(o => o.Targets.Keys.All(k => KpiCatalog.Find(k) is not null), $"NightlyChecks:Targets may only name these KPIs: {string.Join(", ", KpiCatalog.All.Select(k => k.Id))}.")
             .Validate(o => o.Targets.Values.All(t => t.AmberMargin is null or >= 0), "NightlyChecks:Targets amber margins must not be negative.")
             .ValidateOnStart();
@@ -68,6 +70,9 @@ public static partial class NightlyChecksSetup
             SchemaName = HangfireSchema,
             PrepareSchemaIfNecessary = true,
             QueuePollInterval = o.QueuePollInterval,
+            InvisibilityTimeout = o.InvisibilityTimeout,
+            UseSlidingInvisibilityTimeout = true,
+            DistributedLockTimeout = o.LockTimeout,
         };
     }
 
