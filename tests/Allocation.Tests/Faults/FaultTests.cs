@@ -30,7 +30,7 @@ public sealed class ServiceKilledTests(ServiceKilledTests.Run run, ITestOutputHe
 [Collection(FaultsCollection.Name)]
 public sealed class DatabaseCrashedTests(DatabaseCrashedTests.Run run, ITestOutputHelper output) : IClassFixture<DatabaseCrashedTests.Run>
 {
-    [FaultFact(Skip = FaultLoads.ReservationHeldAfterDatabaseCrash)]
+    [FaultFact]
     public void Database_crashed_twice_under_load_answers_503_with_retry_advice_and_loses_nothing()
     {
         var report = run.Report(output);
@@ -40,7 +40,7 @@ public sealed class DatabaseCrashedTests(DatabaseCrashedTests.Run run, ITestOutp
         FaultLoads.AssertAllButBoards(report);
     }
 
-    [FaultFact(Skip = FaultLoads.ReservationHeldAfterDatabaseCrash)]
+    [FaultFact]
     public void Boards_after_the_crashes_equal_boards_rebuilt_from_children_and_workers() =>
         FaultLoads.AssertBoards(run.Report(output));
 
@@ -152,12 +152,6 @@ internal static class FaultLoads
         Concurrency: 8, Teams: 2, WorkersPerTeam: 4, Ceiling: 4, Children: 60, Outage: TimeSpan.FromSeconds(3), Tail: TimeSpan.FromSeconds(1),
         Settle: TimeSpan.FromSeconds(15));
 
-    public const string ReservationHeldAfterDatabaseCrash =
-        "Fails on main as merged (seen 2026-12-02, twice): after two PostgreSQL crashes under load a worker still holds a reservation for a " +
-        "child allocated to another worker (a child on two caseloads) after the load settled, and the boards show it so. In one run the " +
-        "child's write at version 2 was committed but its answer lost in the crash; its retry failed with InconsistentStateException " +
-        "(stale write) and the first worker's reservation was never released. A child's move also never reached its team's in-memory " +
-        "board (the queue lacked a child its record puts there). The write path's (#11/#12, the lead's); un-skip both when fixed.";
 
     public static void AssertAllButBoards(FaultRunReport report)
     {
