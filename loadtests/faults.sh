@@ -8,6 +8,7 @@
 #   flock /tmp/allocation-measure.lock loadtests/faults.sh storm   [--faults 3 --watchers 2000 ...] board clients' host SIGKILLed
 #   flock /tmp/allocation-measure.lock loadtests/faults.sh hostile [--faults 10000 ...]
 #   flock /tmp/allocation-measure.lock loadtests/faults.sh soak    [--minutes 30 --rate 125 ...]    no fault: latency and memory slopes
+#   flock /tmp/allocation-measure.lock loadtests/faults.sh nightly [--teams 400 --claim 20]        the nightly job killed mid-run
 # SERVICE_DIR: an already published service to run instead of publishing this tree.
 set -euo pipefail
 scenario=$1; shift
