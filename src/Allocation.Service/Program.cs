@@ -63,6 +63,7 @@ if (!app.Environment.IsDevelopment())
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
+app.UseAntiForgeryHeader();
 app.UseAuthorization();
 // After authorization: the limits are per signed-in user.
 app.UseRateLimiter();
@@ -71,6 +72,7 @@ app.UseRateLimiter();
 app.MapOpenApi().AllowAnonymous();
 app.MapScalarApiReference("/api-docs").AllowAnonymous();
 app.MapDemoSignIn();
+app.MapPageSignIn();
 app.MapAllocationHealthChecks();
 app.MapTeamsApi();
 app.MapWorkersApi();

@@ -22,6 +22,18 @@ public sealed class IdentityProviderOptions
 
     public bool RequireHttpsMetadata { get; set; } = true;
 
+    /// <summary>The pages' client at the provider (a confidential client, authorization code with PKCE). Without it
+    /// the pages cannot sign in and only API clients with the provider's tokens can use the service.</summary>
+    public string? ClientId { get; set; }
+
+    public string? ClientSecret { get; set; }
+
+    /// <summary>The scopes the pages ask for, space-separated; the id token must carry the claims below.</summary>
+    public string Scopes { get; set; } = "openid profile";
+
+    /// <summary>How long a page session lasts before the user signs in through the provider again.</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
     public ClaimNames Claims { get; set; } = new();
 
     /// <summary>The provider's value for each role, e.g. <c>"SeniorLeader": "csc-head-of-service"</c>; a role not listed
@@ -99,7 +111,18 @@ public static class IdentitySetup
             builder.Services.AddSingleton<DemoTokens>();
         }
 
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        // API clients send bearer tokens; with a client id the pages sign in through the provider and use a session cookie.
+        var pages = !demo && !string.IsNullOrWhiteSpace(identity.ClientId);
+        if (pages && string.IsNullOrWhiteSpace(identity.ClientSecret))
+        {
+            throw new InvalidOperationException("Identity__ClientId is set without Identity__ClientSecret: the pages sign in as a confidential client.");
+        }
+
+        var authentication = builder.Services.AddAuthentication(pages ? PageSignIn.Scheme : JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        if (pages)
+        {
+            authentication.AddPageSignIn(identity);
+        }
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IServiceProvider>((o, services) =>
             {
@@ -122,7 +145,7 @@ public static class IdentitySetup
                     OnMessageReceived = ReadTokenFromQueryOrCookie,
                     OnTokenValidated = context =>
                     {
-                        MapClaims(context, services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
+                        MapClaims(context.Principal, services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
                         return Task.CompletedTask;
                     },
                 };
@@ -133,7 +156,6 @@ public static class IdentitySetup
             foreach (var (name, roles) in Policies.Roles)
             {
                 o.AddPolicy(name, p => p
-                    .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
                     .RequireAuthenticatedUser()
                     .RequireClaim(AllocationClaims.Role, roles.Select(r => r.ToString())));
             }
@@ -161,9 +183,9 @@ public static class IdentitySetup
 
     /// <summary>Adds the service's own claims from the provider's; a token without a user id or a known role gets none,
     /// so every policy refuses it.</summary>
-    private static void MapClaims(TokenValidatedContext context, IdentityProviderOptions options)
+    internal static void MapClaims(ClaimsPrincipal? principal, IdentityProviderOptions options)
     {
-        if (context.Principal is not { } principal)
+        if (principal is null)
         {
             return;
         }

@@ -9,7 +9,7 @@ namespace Allocation.Tests.Browser;
 /// The service with the demo authority, listening on a real loopback socket, and one headless Chromium driven by
 /// Playwright. Playwright cannot download its own browsers here, so it drives the system's Chromium.
 /// </summary>
-public sealed class BrowserApp : AppFactory, IAsyncLifetime
+public class BrowserApp : AppFactory, IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -24,7 +24,12 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
-    public BrowserApp() : base(new Dictionary<string, string?> { ["Seeding:Demo"] = "true" })
+    public BrowserApp() : this([])
+    {
+    }
+
+    /// <summary>The demo authority with these settings besides.</summary>
+    protected BrowserApp(Dictionary<string, string?> settings) : base(new Dictionary<string, string?>(settings) { ["Seeding:Demo"] = "true" })
     {
     }
 
@@ -39,7 +44,7 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
         ? configured
         : Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         UseKestrel(o => o.Listen(IPAddress.Loopback, _port));
         // Returns once hosted services have started, so the demo authority is seeded by then.
@@ -129,7 +134,11 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
 
         _playwright?.Dispose();
         await DisposeAsync();
+        await DisposeMoreAsync();
     }
+
+    /// <summary>What a derived fixture started besides, stopped after the service.</summary>
+    protected virtual ValueTask DisposeMoreAsync() => ValueTask.CompletedTask;
 
     private static string RepositoryRoot()
     {

@@ -76,6 +76,8 @@ public sealed class AccessMatrixTests(ITestOutputHelper output) : IClassFixture<
         ["* /hubs/boards"] = All,
         ["* /hangfire/{**path}"] = Admins,
         ["* /metrics"] = Admins,
+        ["GET /auth/sign-in"] = null,
+        ["POST /auth/sign-out"] = null,
         // The Orleans dashboard: its page, assets and data, all behind the administrators' policy.
         ["GET /dashboard/"] = Admins,
         ["GET /dashboard/index.html"] = Admins,

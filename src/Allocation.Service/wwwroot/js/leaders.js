@@ -2,7 +2,7 @@
 import { LiveBoards, ServerClock, announce, el, flash, formatShortDuration } from './boards.js';
 import { apiFetch, requireSession, showUser } from './session.js';
 
-showUser(requireSession());
+showUser(await requireSession());
 
 const defaultAmberWaitSeconds = 16 * 3600; // 8 hours or less left of the 24-hour window
 const clock = new ServerClock();

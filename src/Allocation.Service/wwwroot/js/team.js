@@ -6,7 +6,7 @@ import {
 } from './boards.js';
 import { hasRole, requireSession, showUser } from './session.js';
 
-const signedIn = requireSession();
+const signedIn = await requireSession();
 showUser(signedIn);
 
 // The authority's amber threshold (Allocation:AmberThreshold) comes with each snapshot; 8 hours is the default.

@@ -2,9 +2,9 @@
 // history as a small inline SVG, and "Run now", which queues the job; the service announces each saved report
 // on the boards hub, and the page reloads it then, whoever ran the checks.
 
-import { accessToken, apiFetch, requireSession, showUser } from "../js/session.js";
+import { accessToken, apiFetch, onSignOut, requireSession, showUser } from "../js/session.js";
 
-showUser(requireSession());
+showUser(await requireSession());
 
 const arrows = { Better: "▲", Worse: "▼", Same: "●", None: "" };
 const $ = (selector) => document.querySelector(selector);
@@ -163,6 +163,7 @@ async function runNow() {
 }
 
 const hub = new signalR.HubConnectionBuilder().withUrl("/hubs/boards", { accessTokenFactory: accessToken }).withAutomaticReconnect().build();
+onSignOut(() => hub.stop());
 hub.on("reportSaved", () => load().then(() => { $("#status").textContent = ""; }));
 // Leaders' pages listen on the overview group, where saved reports are announced.
 hub.onreconnected(() => hub.invoke("SubscribeOverview").then(load));
