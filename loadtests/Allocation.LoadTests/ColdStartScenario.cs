@@ -115,6 +115,8 @@ public static partial class ColdStartScenario
                 ["Seeding__Demo"] = "false",
                 // One load-test user sends every command: far over a person's limit.
                 ["RateLimits__Commands__PermitLimit"] = "1000000000",
+                // The run signs in through the demo sign-in, refused on PostgreSQL unless allowed (throwaway databases only).
+                ["DemoSignIn__AllowOnPostgreSQL"] = "true",
                 ["Orleans__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Orleans__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Logging__Console__FormatterName"] = "simple",

@@ -16,19 +16,17 @@ if (args is ["import", .. var importArgs])
     return;
 }
 
-var builder = WebApplication.CreateBuilder(args);
-// The hosting layer logs each request's URL with its query string, where SignalR clients carry their access token
-// (browsers cannot set headers on WebSockets). Set in code, after configuration, so no log level setting undoes it.
-builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+// An environment or address the reader sets is the one that runs; `dotnet run` alone gives the demo (LaunchDefaults).
+var builder = WebApplication.CreateBuilder(LaunchDefaults.Options(args)).UseLaunchDefaultUrls();
 
 var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
-builder.AddAllocationIdentity();
+builder.AddAllocationIdentity(storage);
 builder.AddAllocationTelemetry();
 builder.Services.AddAuditTrail(storage);
 builder.Services.AddSingleton<ImportProgress>();
-builder.Services.AddDemoSeeding();
+builder.Services.AddDemoSeeding(storage);
 // After seeding: the demo's first threshold report runs over the seeded authority.
 builder.AddNightlyChecks(storage);
 builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
@@ -85,7 +83,8 @@ app.MapGet("/api/me", (HttpContext http) => TypedResults.Ok(http.User.Allocation
     .RequireAuthorization(Policies.SignedIn).WithTags("Identity").WithSummary("The signed-in user: id, roles, teams, worker id.");
 app.MapNightlyChecksDashboard();
 app.MapAllocationTelemetry();
-app.MapHub<BoardsHub>("/hubs/boards");
+// A connection lives no longer than its token: the user's roles and teams are the token's.
+app.MapHub<BoardsHub>("/hubs/boards", o => o.CloseOnAuthenticationExpiration = true);
 
 app.Run();
 

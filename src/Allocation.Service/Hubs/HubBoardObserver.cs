@@ -20,7 +20,8 @@ public sealed class HubBoardObserver(IHubContext<BoardsHub> hub, BoardMetrics me
     public Task WorkerBoardChanged(WorkerBoardDelta delta)
     {
         metrics.Pushed("worker");
-        return hub.Clients.Group(BoardGroups.Worker(delta.WorkerId)).SendAsync(WorkerBoardDelta, delta);
+        return hub.Clients.Groups(BoardGroups.Worker(delta.WorkerId), BoardGroups.WorkerInTeam(delta.WorkerId, delta.Board.TeamId))
+            .SendAsync(WorkerBoardDelta, delta);
     }
 
     public Task OverviewChanged(OverviewDelta delta)

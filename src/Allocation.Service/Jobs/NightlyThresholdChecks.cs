@@ -48,7 +48,12 @@ public sealed partial class NightlyThresholdChecks(
         var previous = await reports.GetLatestBeforeAsync(date, cancellationToken);
         var report = ThresholdChecks.BuildReport(
             date, at, teams.Select((t, i) => (t.Id, t.Name, measures[i])).ToList(), options.Value.Targets, previous);
-        await reports.SaveAsync(report, cancellationToken);
+        // The lists behind each team's figures, saved with the report so a figure and its list are of the same night.
+        var behind = teams.SelectMany((t, i) => measures[i].Tallies
+                .Where(kv => kv.Value.Behind.Count > 0)
+                .Select(kv => new KpiBehind(t.Id, kv.Key, kv.Value.Behind)))
+            .ToList();
+        await reports.SaveAsync(report, behind, cancellationToken);
         // Through the board observers, so leaders on every host see it, whichever host ran the job.
         await boards.Publish(new ReportSaved(report.Date, report.RunAt, report.Authority.Count(k => k.Rag == Rag.Red),
             report.Authority.Count(k => k.Rag == Rag.Amber), report.Authority.Count(k => k.Rag == Rag.Green)));

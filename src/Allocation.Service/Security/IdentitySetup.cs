@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Allocation.Service.Hosting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
@@ -18,7 +19,12 @@ public sealed class IdentityProviderOptions
     /// <summary>The OIDC issuer (its discovery document gives the signing keys). Required outside Development.</summary>
     public string? Authority { get; set; }
 
+    /// <summary>This API's audience at the provider: a token issued for another application is refused. Required outside
+    /// Development.</summary>
     public string? Audience { get; set; }
+
+    /// <summary>The signing algorithms accepted (JOSE names, e.g. <c>RS256</c>, <c>ES256</c>); default <c>RS256</c>.</summary>
+    public string[]? SigningAlgorithms { get; set; }
 
     public bool RequireHttpsMetadata { get; set; } = true;
 
@@ -85,15 +91,20 @@ public static class IdentitySetup
     /// <summary>The query string parameter the SignalR clients use for the token on WebSockets and SSE.</summary>
     public const string AccessTokenQuery = "access_token";
 
+    /// <summary>How far the provider's clock and ours may disagree when checking a token's lifetime.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(1);
+
     /// <summary>The dashboard is navigated to, not fetched, so it reads the token from this cookie (set by the sign-in page).</summary>
     public const string DashboardCookie = "allocation_access_token";
 
     /// <summary>
     /// JWT bearer authentication and the role policies. With an <c>Identity:Authority</c> the provider's tokens are
-    /// validated; without one, only in Development, the demo signs its own tokens (<see cref="DemoTokens"/>). Outside
-    /// Development a missing authority stops the start: there is no setting that turns the demo sign-in on there.
+    /// validated; without one, only in Development, the demo signs its own tokens (<see cref="DemoTokens"/>), and on
+    /// PostgreSQL only when <see cref="DemoSignIn.AllowOnPostgreSQLSetting"/> says so. Outside Development a missing
+    /// authority stops the start: there is no setting that turns the demo sign-in on there. With <c>Identity:ClientId</c>
+    /// the pages sign in through the provider too (<see cref="PageSignIn"/>): a session cookie beside the bearer tokens.
     /// </summary>
-    public static WebApplicationBuilder AddAllocationIdentity(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddAllocationIdentity(this WebApplicationBuilder builder, StorageMode storage)
     {
         var section = builder.Configuration.GetSection(IdentityProviderOptions.SectionName);
         var identity = section.Get<IdentityProviderOptions>() ?? new IdentityProviderOptions();
@@ -106,10 +117,19 @@ public static class IdentitySetup
                 "The demo sign-in exists only in the Development environment.");
         }
 
-        if (demo)
+        if (!demo && string.IsNullOrWhiteSpace(identity.Audience) && !builder.Environment.IsDevelopment())
+        {
+            throw new InvalidOperationException(
+                $"No audience: set Identity__Audience to this API's audience at the identity provider (environment '{builder.Environment.EnvironmentName}'). " +
+                "Without it, a token the provider issued for another application would be accepted.");
+        }
+
+        if (demo && DemoSignIn.IsAllowed(builder.Configuration, storage))
         {
             builder.Services.AddSingleton<DemoTokens>();
         }
+
+        builder.Services.AddSingleton<IHttpContextFactory, TokenStrippingHttpContextFactory>();
 
         // API clients send bearer tokens; with a client id the pages sign in through the provider and use a session cookie.
         var pages = !demo && !string.IsNullOrWhiteSpace(identity.ClientId);
@@ -118,34 +138,42 @@ public static class IdentitySetup
             throw new InvalidOperationException("Identity__ClientId is set without Identity__ClientSecret: the pages sign in as a confidential client.");
         }
 
-        var authentication = builder.Services.AddAuthentication(pages ? PageSignIn.Scheme : JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        var scheme = pages ? PageSignIn.Scheme : JwtBearerDefaults.AuthenticationScheme;
+        var authentication = builder.Services.AddAuthentication(scheme).AddJwtBearer();
         if (pages)
         {
             authentication.AddPageSignIn(identity);
         }
+
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IServiceProvider>((o, services) =>
             {
                 o.MapInboundClaims = false;
                 if (demo)
                 {
-                    var tokens = services.GetRequiredService<DemoTokens>();
-                    o.TokenValidationParameters = tokens.ValidationParameters;
+                    // Without the demo's key (its sign-in refused on PostgreSQL) there is no key at all: no token validates.
+                    if (services.GetService<DemoTokens>() is { } tokens)
+                    {
+                        o.TokenValidationParameters = tokens.ValidationParameters;
+                    }
                 }
                 else
                 {
                     o.Authority = identity.Authority;
                     o.Audience = identity.Audience;
                     o.RequireHttpsMetadata = identity.RequireHttpsMetadata;
-                    o.TokenValidationParameters.ValidateAudience = !string.IsNullOrWhiteSpace(identity.Audience);
+                    // Always checked: without an audience (Development only) every token is refused, never every token accepted.
+                    o.TokenValidationParameters.ValidateAudience = true;
+                    o.TokenValidationParameters.ValidAlgorithms = identity.SigningAlgorithms is { Length: > 0 } algorithms ? algorithms : [SecurityAlgorithms.RsaSha256];
+                    o.TokenValidationParameters.ClockSkew = MaxClockSkew;
                 }
 
                 o.Events = new JwtBearerEvents
                 {
-                    OnMessageReceived = ReadTokenFromQueryOrCookie,
+                    OnMessageReceived = ReadDashboardCookie,
                     OnTokenValidated = context =>
                     {
-                        MapClaims(context.Principal, services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
+                        context.Principal = MapClaims(context.Principal, services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
                         return Task.CompletedTask;
                     },
                 };
@@ -156,6 +184,7 @@ public static class IdentitySetup
             foreach (var (name, roles) in Policies.Roles)
             {
                 o.AddPolicy(name, p => p
+                    .AddAuthenticationSchemes(scheme)
                     .RequireAuthenticatedUser()
                     .RequireClaim(AllocationClaims.Role, roles.Select(r => r.ToString())));
             }
@@ -164,16 +193,12 @@ public static class IdentitySetup
         return builder;
     }
 
-    /// <summary>Browsers cannot set headers on WebSockets or EventSource, so the hub takes the token from the query
-    /// string (the SignalR convention); the dashboard, navigated to, from its cookie. Nowhere else.</summary>
-    private static Task ReadTokenFromQueryOrCookie(MessageReceivedContext context)
+    /// <summary>The dashboard, navigated to, reads the token from its cookie. (The hub's token, which browsers send in the
+    /// query string, is moved to the header before the request is seen: <see cref="TokenStrippingHttpContextFactory"/>.)</summary>
+    private static Task ReadDashboardCookie(MessageReceivedContext context)
     {
         var path = context.HttpContext.Request.Path;
-        if (path.StartsWithSegments("/hubs") && context.Request.Query[AccessTokenQuery] is { Count: > 0 } query)
-        {
-            context.Token = query.ToString();
-        }
-        else if ((path.StartsWithSegments("/hangfire") || path.StartsWithSegments("/dashboard")) && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
+        if ((path.StartsWithSegments("/hangfire") || path.StartsWithSegments("/dashboard")) && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
         {
             context.Token = cookie;
         }
@@ -181,20 +206,17 @@ public static class IdentitySetup
         return Task.CompletedTask;
     }
 
-    /// <summary>Adds the service's own claims from the provider's; a token without a user id or a known role gets none,
-    /// so every policy refuses it.</summary>
-    internal static void MapClaims(ClaimsPrincipal? principal, IdentityProviderOptions options)
+    /// <summary>A principal made of the service's own claims alone, mapped from the provider's (a bearer token's or,
+    /// for the pages, the id token's): a claim that happens to be named like one of ours (<c>allocation:role</c>) counts
+    /// for nothing. Without a user id or a known role the user gets no claims, so every policy refuses it.</summary>
+    internal static ClaimsPrincipal MapClaims(ClaimsPrincipal? principal, IdentityProviderOptions options)
     {
-        if (principal is null)
-        {
-            return;
-        }
-
+        // Nothing of the provider's principal is kept: until a user id is found, the user has no claims at all.
         var names = options.Claims;
-        var userId = principal.FindFirst(names.UserId)?.Value;
-        if (string.IsNullOrWhiteSpace(userId))
+        var userId = principal?.FindFirst(names.UserId)?.Value;
+        if (principal is null || string.IsNullOrWhiteSpace(userId))
         {
-            return;
+            return new ClaimsPrincipal(new ClaimsIdentity(AllocationClaims.AuthenticationType));
         }
 
         var claims = new List<Claim> { new(AllocationClaims.UserId, userId) };
@@ -214,6 +236,6 @@ public static class IdentitySetup
 
         claims.AddRange(principal.FindAll(names.Team).Select(c => new Claim(AllocationClaims.Team, c.Value)));
         claims.Add(new Claim(AllocationClaims.Worker, principal.FindFirst(names.Worker)?.Value ?? userId));
-        principal.AddIdentity(new ClaimsIdentity(claims, AllocationClaims.AuthenticationType, AllocationClaims.Name, AllocationClaims.Role));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, AllocationClaims.AuthenticationType, AllocationClaims.Name, AllocationClaims.Role));
     }
 }

@@ -80,7 +80,7 @@ public static class PageSignIn
             o.TokenValidationParameters.NameClaimType = identity.Claims.Name;
             o.Events.OnTokenValidated = context =>
             {
-                IdentitySetup.MapClaims(context.Principal, context.HttpContext.RequestServices.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
+                context.Principal = IdentitySetup.MapClaims(context.Principal, context.HttpContext.RequestServices.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
                 return Task.CompletedTask;
             };
             // The pages sign out with a fetch (carrying the anti-forgery header), so they get the provider's address

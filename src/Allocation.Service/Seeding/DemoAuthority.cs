@@ -16,7 +16,9 @@ public sealed record DemoUserSeed(string Id, string Name, IReadOnlyList<Security
 
 public sealed record DemoTeam(string Id, string Name, decimal? EstablishmentFte = null);
 
-public sealed record DemoWorker(string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling = null, bool Agency = false);
+public sealed record DemoWorker(
+    string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling = null, bool Agency = false,
+    IReadOnlyList<int>? SupervisionMonthsAgo = null);
 
 public sealed record DemoChild(
     string Id,
@@ -40,4 +42,8 @@ public sealed record DemoCaseRecord(
     double? AssessmentStartedDaysAgo = null,
     double? AssessmentCompletedDaysAgo = null,
     double? LastSupervisionDaysAgo = null,
-    double? LastManagementOversightDaysAgo = null);
+    double? LastManagementOversightDaysAgo = null,
+    double? ReviewDueDaysAgo = null,
+    double? ReviewDoneDaysAgo = null,
+    bool? ChildSeen = null,
+    bool? ChildSeenAlone = null);

@@ -5,14 +5,19 @@ using Allocation.Grains;
 using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
+using Allocation.Service.Hosting;
 
 namespace Allocation.Service.Seeding;
 
 public static class DemoSeeding
 {
-    public static IServiceCollection AddDemoSeeding(this IServiceCollection services)
+    /// <summary>The demo is seeded by default in embedded mode only: into PostgreSQL only when <c>Seeding:Demo</c> says so,
+    /// so that invented teams and children never land in a real database by accident.</summary>
+    public static IServiceCollection AddDemoSeeding(this IServiceCollection services, StorageMode storage)
     {
-        services.AddOptions<SeedingOptions>().BindConfiguration(SeedingOptions.SectionName);
+        services.AddOptions<SeedingOptions>()
+            .Configure(o => o.Demo = !storage.IsPostgres)
+            .BindConfiguration(SeedingOptions.SectionName);
         // Registered after the silo, so it starts once the silo is up.
         services.AddHostedService<DemoSeeder>();
         return services;
@@ -23,7 +28,8 @@ public sealed class SeedingOptions
 {
     public const string SectionName = "Seeding";
 
-    /// <summary>Seed the demo authority at start-up if the authority has no teams yet.</summary>
+    /// <summary>Seed the demo authority at start-up if the authority has no teams yet. Default: true in embedded mode,
+    /// false on PostgreSQL.</summary>
     public bool Demo { get; set; }
 
     /// <summary>Relative to the content root or the app's base directory.</summary>
@@ -34,6 +40,7 @@ public sealed class SeedingOptions
 public sealed partial class DemoSeeder(
     IGrainFactory grains,
     Microsoft.Extensions.Options.IOptions<SeedingOptions> options,
+    StorageMode storage,
     IHostEnvironment environment,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     ILogger<DemoSeeder> logger) : IHostedService
@@ -44,7 +51,17 @@ public sealed partial class DemoSeeder(
     {
         if (!options.Value.Demo)
         {
+            if (storage.IsPostgres && environment.IsDevelopment())
+            {
+                LogNotSeededIntoDatabase();
+            }
+
             return;
+        }
+
+        if (storage.IsPostgres)
+        {
+            LogSeedingIntoDatabase();
         }
 
         var authority = grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key);
@@ -78,7 +95,8 @@ public sealed partial class DemoSeeder(
 
     private static AuthorityLoad ToLoad(DemoAuthority demo, DateTimeOffset now) => new(
         demo.Teams.Select(t => new LoadTeam(t.Id, t.Name, t.EstablishmentFte)).ToList(),
-        demo.Workers.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, w.Agency))).ToList(),
+        demo.Workers.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, w.Agency,
+            w.SupervisionMonthsAgo?.Select(m => FifthOfMonth(Grains.Kpis.UkCalendar.DateOf(now).AddMonths(-m))).ToList()))).ToList(),
         demo.Children.Select(c =>
         {
             var history = c.History.Select(p => new WorkerPeriod(
@@ -89,6 +107,9 @@ public sealed partial class DemoSeeder(
                 c.Override is { } ov ? new CeilingOverride(ov.By, ov.Reason) : null, CaseRecordOf(c.CaseRecord, now)));
         }).ToList());
 
+    /// <summary>Supervision in the demo falls on the 5th of the month.</summary>
+    private static DateOnly FifthOfMonth(DateOnly day) => new(day.Year, day.Month, 5);
+
     private static CaseRecord? CaseRecordOf(DemoCaseRecord? r, DateTimeOffset now)
     {
         if (r is null)
@@ -98,11 +119,19 @@ public sealed partial class DemoSeeder(
 
         DateOnly? Day(double? daysAgo) => daysAgo is { } d ? Grains.Kpis.UkCalendar.DateOf(now.AddDays(-d)) : null;
         return new CaseRecord(r.Plan, Day(r.PlanStartedDaysAgo), Day(r.VisitDueDaysAgo), Day(r.VisitDoneDaysAgo),
-            Day(r.AssessmentStartedDaysAgo), Day(r.AssessmentCompletedDaysAgo), Day(r.LastSupervisionDaysAgo), Day(r.LastManagementOversightDaysAgo));
+            Day(r.AssessmentStartedDaysAgo), Day(r.AssessmentCompletedDaysAgo), Day(r.LastSupervisionDaysAgo), Day(r.LastManagementOversightDaysAgo),
+            Day(r.ReviewDueDaysAgo), Day(r.ReviewDoneDaysAgo), r.ChildSeen, r.ChildSeenAlone);
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Demo authority seeded: {Teams} teams, {Workers} workers, {Children} children in {Milliseconds} ms")]
     private partial void LogSeeded(int teams, int workers, int children, long milliseconds);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Demo seeding is off on PostgreSQL: the service starts with what the database holds. " +
+        "To seed the demo authority (invented teams, workers and children) into an empty database, start once with Seeding__Demo=true; to load real data, see README \"Bulk import\".")]
+    private partial void LogNotSeededIntoDatabase();
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Seeding__Demo=true: the demo authority's invented teams, workers and children are written to PostgreSQL if the authority has no teams")]
+    private partial void LogSeedingIntoDatabase();
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Demo seeding skipped: the authority already has teams")]
     private partial void LogSkipped();
