@@ -36,11 +36,9 @@ public static class PageSignIn
         services.AddDistributedMemoryCache();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ITicketStore, DistributedSessionStore>();
+        // The hub's access_token is already the bearer header here (TokenStrippingHttpContextFactory).
         auth.AddPolicyScheme(Scheme, "Bearer token or session cookie", o => o.ForwardDefaultSelector = http =>
-            http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            || (http.Request.Path.StartsWithSegments("/hubs") && http.Request.Query.ContainsKey(IdentitySetup.AccessTokenQuery))
-                ? JwtBearerDefaults.AuthenticationScheme
-                : SessionScheme);
+            HasBearer(http.Request) ? JwtBearerDefaults.AuthenticationScheme : SessionScheme);
         auth.AddCookie(SessionScheme, o =>
         {
             o.Cookie.Name = CookieName;
@@ -84,12 +82,16 @@ public static class PageSignIn
                 return Task.CompletedTask;
             };
             // The pages sign out with a fetch (carrying the anti-forgery header), so they get the provider's address
-            // to go to rather than a redirect that fetch would follow.
+            // to go to rather than a redirect that fetch would follow. The handler would protect the properties into
+            // the state after this event; answering here, we do it, so that the provider's return to
+            // /signout-callback-oidc finds where to send the browser (the signed-out page).
             o.Events.OnRedirectToIdentityProviderForSignOut = async context =>
             {
-                context.ProtocolMessage.IdTokenHint ??= context.HttpContext.Items[IdTokenItem] as string;
+                var message = context.ProtocolMessage;
+                message.IdTokenHint ??= context.HttpContext.Items[IdTokenItem] as string;
+                message.State = context.Options.StateDataFormat.Protect(context.Properties);
                 context.Response.StatusCode = StatusCodes.Status200OK;
-                await context.Response.WriteAsJsonAsync(new SignedOut(context.ProtocolMessage.CreateLogoutRequestUrl()));
+                await context.Response.WriteAsJsonAsync(new SignedOut(message.CreateLogoutRequestUrl()));
                 context.HandleResponse();
             };
         });
@@ -137,7 +139,7 @@ public static class PageSignIn
         var request = http.Request;
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
             && request.Cookies.ContainsKey(CookieName)
-            && !request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            && !HasBearer(request)
             && (request.Path.StartsWithSegments("/api") || request.Path.StartsWithSegments(SignOutPath))
             && request.Headers[AntiForgeryHeader] != "1")
         {
@@ -149,6 +151,9 @@ public static class PageSignIn
 
         await next(http);
     });
+
+    private static bool HasBearer(HttpRequest request) =>
+        request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsLocal(string? url) => url is { Length: > 0 } && url[0] == '/' && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal);
 

@@ -57,22 +57,14 @@ public sealed class PageSignInTests(SignInApp app, ITestOutputHelper output)
     public async Task Signing_out_closes_the_hub_connection_ends_the_session_and_removes_the_cookie()
     {
         var page = await SignInAsync($"team.html?team={Team}", "pm");
-        await Expect(page.Locator($"[data-worker='{Ben}']")).ToBeVisibleAsync();
-        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        page.WebSocket += (_, socket) =>
-        {
-            if (socket.Url.Contains("/hubs/boards", StringComparison.Ordinal))
-            {
-                socket.Close += (_, _) => closed.TrySetResult();
-            }
-        };
-        await page.ReloadAsync();
-        await Expect(page.Locator("#connection")).ToContainTextAsync("Live");
+        var closed = await LiveHubAsync(page);
         var session = Assert.Single(await page.Context.CookiesAsync([app.BaseAddress.ToString()]), c => c.Name == PageSignIn.CookieName);
 
         await page.Locator("#sign-out").ClickAsync();
-        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await closed.WaitAsync(TimeSpan.FromSeconds(10));
         await page.WaitForURLAsync(new Uri(app.BaseAddress, PageSignIn.SignedOutPage).ToString());
+        await Expect(page.Locator("#signed-out")).ToBeVisibleAsync();
+        await Axe.AssertNoViolationsAsync(page, "signed out");
         Assert.DoesNotContain(await page.Context.CookiesAsync([app.BaseAddress.ToString()]), c => c.Name == PageSignIn.CookieName);
 
         // The session is gone on the server too: the old cookie, replayed, is not signed in.
@@ -89,13 +81,15 @@ public sealed class PageSignInTests(SignInApp app, ITestOutputHelper output)
     [BrowserFact]
     public async Task An_expired_session_sends_the_user_to_sign_in_again_with_no_data_shown()
     {
-        var page = await SignInAsync($"team.html?team={Team}", "pm");
-        await Expect(page.Locator($"[data-worker='{Ben}']")).ToBeVisibleAsync();
         var signedInAt = DateTime.UtcNow;
-        // The same browser (its cookies) comes back after the session's lifetime, in a new tab.
+        var page = await SignInAsync($"team.html?team={Team}", "pm");
+        var closed = await LiveHubAsync(page);
+        // The board's live connection ends with the session (and so after it has expired), whatever the page does.
+        await closed.WaitAsync(SignInApp.SessionLifetime + TimeSpan.FromSeconds(10));
+        Assert.True(DateTime.UtcNow - signedInAt >= SignInApp.SessionLifetime - TimeSpan.FromSeconds(2), "the hub closed before the session expired");
+        // The same browser (its cookies) comes back, in a new tab.
         var browser = page.Context;
         await page.CloseAsync();
-        await Task.Delay(SignInApp.SessionLifetime - (DateTime.UtcNow - signedInAt) + TimeSpan.FromSeconds(1));
 
         var again = await browser.NewPageAsync();
         var boardData = new List<string>();
@@ -137,6 +131,23 @@ public sealed class PageSignInTests(SignInApp app, ITestOutputHelper output)
         await page.ClickAsync("#sign-in");
         await page.WaitForURLAsync(new Uri(app.BaseAddress, path).ToString());
         return page;
+    }
+
+    /// <summary>The board reloaded with its hub connection watched: the returned task completes when it closes.</summary>
+    private static async Task<Task> LiveHubAsync(IPage page)
+    {
+        await Expect(page.Locator($"[data-worker='{Ben}']")).ToBeVisibleAsync();
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        page.WebSocket += (_, socket) =>
+        {
+            if (socket.Url.Contains("/hubs/boards", StringComparison.Ordinal))
+            {
+                socket.Close += (_, _) => closed.TrySetResult();
+            }
+        };
+        await page.ReloadAsync();
+        await Expect(page.Locator("#connection")).ToContainTextAsync("Live");
+        return closed.Task;
     }
 
     private async Task Close(IPage page)
