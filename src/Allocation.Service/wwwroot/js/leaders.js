@@ -1,5 +1,5 @@
 // The leaders' board: every team's pressure as a tile, RAG-rated, updated with every change in any team.
-import { LiveBoards, ServerClock, announce, el, flash, formatShortDuration } from './boards.js';
+import { LiveBoards, ServerClock, announce, el, flash, formatShortDuration, ragWord } from './boards.js';
 import { apiFetch, requireSession, showUser } from './session.js';
 
 showUser(requireSession());
@@ -9,6 +9,7 @@ const clock = new ServerClock();
 let lastState = null;
 const $ = id => document.getElementById(id);
 const tiles = new Map(); // teamId -> tile
+const said = new Map(); // teamId -> { rag, breachedNow } last told to screen reader users
 const rank = { green: 0, amber: 1, red: 2 };
 
 const live = new LiveBoards();
@@ -89,6 +90,10 @@ function render(state, change) {
     }
 
     updateTile(tile, team);
+    if (change?.kind === 'snapshot') {
+      said.set(team.teamId, { rag: tile.dataset.rag, breachedNow: team.breachedNow });
+    }
+
     if (container.children[index] !== tile) {
       container.insertBefore(tile, container.children[index] ?? null);
     }
@@ -108,15 +113,32 @@ function render(state, change) {
       flash(tile);
     }
 
-    announce(`${team.name}: ${team.unallocated} waiting, ${team.percentAtOrUnderCeiling}% of caseloads at or under ceiling, ${team.breachedNow} breached now.`);
+    tellIfWorse(team, tile);
   }
 
   $('board').setAttribute('aria-busy', 'false');
 }
 
+// Every change in any team redraws a tile; only a change of a team's colour, or a new breach, is read out.
+function tellIfWorse(team, tile) {
+  const rag = tile?.dataset.rag;
+  const before = said.get(team.teamId);
+  said.set(team.teamId, { rag, breachedNow: team.breachedNow });
+  if (!before) {
+    return;
+  }
+
+  const summary = `${team.unallocated} waiting, ${team.percentAtOrUnderCeiling}% of caseloads at or under ceiling, ${team.breachedNow} breached now`;
+  if (team.breachedNow > before.breachedNow) {
+    announce(`${team.name}: a child is past the allocation deadline; ${summary}.`, { assertive: true });
+  } else if (rag !== before.rag) {
+    announce(`${team.name} is now ${rag}: ${summary}.`);
+  }
+}
+
 function renderSummary(o) {
   const overviewWait = Math.max(0, ...o.teams.map(longestWait));
-  const stat = (label, value, rag) => el('div', { class: rag ? `rag-${rag}` : '' }, el('dt', { text: label }), el('dd', { text: String(value) }));
+  const stat = (label, value, rag) => el('div', { class: rag ? `rag-${rag}` : '' }, el('dt', {}, label, ragWord(rag)), el('dd', { text: String(value) }));
   $('summary').replaceChildren(
     stat('At or under ceiling', `${o.percentAtOrUnderCeiling}%`, caseloadRag(o.percentAtOrUnderCeiling)),
     stat('Workers', o.workers),
@@ -144,7 +166,7 @@ function createTile(teamId) {
   const headingId = `tile-${teamId}`;
   return el('article', { class: 'tile panel', dataset: { team: teamId }, 'aria-labelledby': headingId },
     el('h3', { id: headingId }, el('a', { href: `team.html?team=${encodeURIComponent(teamId)}` }), el('span', { class: 'pill rag-label' })),
-    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { text: label }), el('dd', { dataset: { field: key } })])));
+    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { dataset: { label } }), el('dd', { dataset: { field: key } })])));
 }
 
 function updateTile(tile, t) {
@@ -164,6 +186,9 @@ function updateTile(tile, t) {
     const dd = tile.querySelector(`dd[data-field="${key}"]`);
     dd.textContent = text;
     dd.className = `rag-${fieldRag ?? 'ink'}`;
+    const dt = dd.previousElementSibling;
+    dt.className = dd.className;
+    dt.replaceChildren(dt.dataset.label, ragWord(fieldRag));
   };
   set('atOrUnder', `${t.workersAtOrUnderCeiling} of ${t.workers} (${t.percentAtOrUnderCeiling}%)`, caseRag);
   set('waiting', String(t.unallocated), t.unallocated > 0 ? 'amber' : 'green');
