@@ -38,4 +38,7 @@ public sealed class ChildState
 
     /// <summary>The case record the nightly threshold checks read; kept across episodes, replaced as a whole.</summary>
     [Id(19)] public CaseRecord? CaseRecord { get; set; }
+
+    /// <summary>The family in the authority's case management system, where known: brothers and sisters share it.</summary>
+    [Id(20), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FamilyId { get; set; }
 }

@@ -37,7 +37,19 @@ public interface ITeamGrain : IGrainWithStringKey
     /// <summary>The team's counts for the nightly threshold checks at <paramref name="at"/>, from its summaries alone.</summary>
     [ReadOnly]
     Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at);
+
+    /// <summary>The team's worker and open-child summaries as they are, for the recommendation, the preview and the
+    /// forecast (see Advice/), which work from them without activating any worker or child.</summary>
+    [ReadOnly]
+    Task<TeamRoster> GetRoster();
 }
+
+[GenerateSerializer, Immutable]
+public sealed record TeamRoster(
+    [property: Id(0)] string TeamId,
+    [property: Id(1)] string Name,
+    [property: Id(2)] IReadOnlyList<TeamWorkerSummary> Workers,
+    [property: Id(3)] IReadOnlyList<TeamChildSummary> Children);
 
 [GenerateSerializer, Immutable]
 public sealed record TeamInfo(
@@ -72,7 +84,9 @@ public sealed record TeamChildSummary(
     /// <summary>The child's allocation periods that still touch the rolling window, to count distinct workers at any time.</summary>
     [property: Id(9)] IReadOnlyList<Children.WorkerPeriod> RecentPeriods,
     /// <summary>Visits, assessment, plan, supervision and oversight dates, for the nightly threshold checks.</summary>
-    [property: Id(10)] Children.CaseRecord? CaseRecord = null);
+    [property: Id(10)] Children.CaseRecord? CaseRecord = null,
+    /// <summary>The child's family, so a worker already holding a brother or sister can be recommended.</summary>
+    [property: Id(11)] string? FamilyId = null);
 
 [GenerateSerializer, Immutable]
 public sealed record FeedItem(

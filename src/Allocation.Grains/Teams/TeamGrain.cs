@@ -140,6 +140,8 @@ public sealed partial class TeamGrain(
     public Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at) => Task.FromResult(Kpis.ThresholdChecks.Measure(
         new Kpis.TeamSnapshot(S.EstablishmentFte, S.Workers.Values, S.Children.Values, S.Breaches), at, _options));
 
+    public Task<TeamRoster> GetRoster() => Task.FromResult(new TeamRoster(Id, S.Name, S.Workers.Values.ToList(), S.Children.Values.ToList()));
+
     private WorkerBoard? WorkerBoard(string workerId, DateTimeOffset now)
     {
         if (!S.Workers.TryGetValue(workerId, out var w))

@@ -54,6 +54,8 @@ public sealed class AccessMatrixTests(ITestOutputHelper output) : IClassFixture<
         ["GET /api/children/{childId}"] = Caseloads,
         ["POST /api/children/{childId}/refer"] = TeamManagement,
         ["POST /api/children/{childId}/allocate"] = TeamManagement,
+        ["POST /api/children/{childId}/allocate/preview"] = TeamManagement,
+        ["GET /api/children/{childId}/recommendations"] = TeamManagement,
         ["POST /api/children/{childId}/reallocate"] = TeamManagement,
         ["POST /api/children/{childId}/transfer"] = TeamManagement,
         ["POST /api/children/{childId}/close"] = TeamManagement,
