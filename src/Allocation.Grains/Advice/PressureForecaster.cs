@@ -32,7 +32,9 @@ public sealed record ForecastDay(
     [property: Id(3)] decimal PercentAtOrUnderCeiling,
     /// <summary>Places free across the workers available that day.</summary>
     [property: Id(4)] double FreePlaces,
-    [property: Id(5)] Rag Rag);
+    [property: Id(5)] Rag Rag,
+    [property: Id(6)] int Caseholders,
+    [property: Id(7)] int AtOrUnderCeiling);
 
 [GenerateSerializer, Immutable]
 public sealed record TeamForecast(
@@ -69,7 +71,9 @@ public static class PressureForecaster
 
         var caseloads = input.Workers.Select(w => (double)w.Caseload).ToArray();
         var handedBack = new bool[input.Workers.Count];
-        var queue = input.WaitingDeadlines.GroupBy(d => d).Select(g => new Cohort(g.Key, g.Count())).OrderBy(c => c.Deadline).ToList();
+        // Children already past their deadline have breached already: they wait first, but are not expected breaches.
+        var queue = input.WaitingDeadlines.GroupBy(d => d)
+            .Select(g => new Cohort(g.Key, g.Count()) { Breached = g.Key <= input.Now }).OrderBy(c => c.Deadline).ToList();
         var result = new List<ForecastDay>(days);
         for (var d = 0; d < days; d++)
         {
@@ -83,9 +87,10 @@ public static class PressureForecaster
             var available = new bool[input.Workers.Count];
             for (var i = 0; i < input.Workers.Count; i++)
             {
-                var w = input.Workers[i];
-                available[i] = AllocationRules.AbsenceAt(w.Absences, noon) is null;
-                if (!available[i] && !handedBack[i] && d > 0 && caseloads[i] > 0)
+                var absence = AllocationRules.AbsenceAt(input.Workers[i].Absences, noon);
+                available[i] = absence is null;
+                // Leave already running at the start was handled by the service then; only leave still to come moves children.
+                if (absence is not null && absence.From > input.Now && !handedBack[i] && caseloads[i] > 0)
                 {
                     queue.Add(new Cohort(noon.AddDays(1), caseloads[i]));
                     caseloads[i] = 0;
@@ -102,7 +107,9 @@ public static class PressureForecaster
                 caseloads[i] -= closed * caseloads[i] / held;
             }
 
-            var arriving = arrivals(date, d);
+            // Today counts only from now: what has arrived already is in the queue.
+            var remaining = d == 0 ? Math.Clamp((dayEnd - input.Now) / TimeSpan.FromDays(1), 0, 1) : 1;
+            var arriving = arrivals(date, d) * remaining;
             queue.Add(new Cohort(noon + options.AllocationWindow, arriving));
             queue.Sort((a, b) => a.Deadline.CompareTo(b.Deadline));
             var waiting = queue.Sum(c => c.Count);
@@ -126,13 +133,12 @@ public static class PressureForecaster
             }
 
             queue.RemoveAll(c => c.Count <= 1e-9);
-            var percent = Share(input.Workers, caseloads);
+            var (holders, atOrUnder) = Share(input.Workers, caseloads);
+            var percent = Percent(atOrUnder, holders);
             var waitingAtEnd = queue.Sum(c => c.Count);
             var freeAfter = FreePlaces(input.Workers, caseloads, available);
-            var rag = breaches >= 0.5 || AllocationRules.CaseloadShareRag(percent) == Rag.Red ? Rag.Red
-                : AllocationRules.CaseloadShareRag(percent) == Rag.Amber || waitingAtEnd >= 0.5 && waitingAtEnd > freeAfter ? Rag.Amber
-                : Rag.Green;
-            result.Add(new ForecastDay(date, Math.Round(waitingAtEnd, 2), Math.Round(breaches, 2), percent, Math.Round(freeAfter, 1), rag));
+            var rag = DayRag(breaches, percent, waitingAtEnd, freeAfter);
+            result.Add(new ForecastDay(date, Math.Round(waitingAtEnd, 2), Math.Round(breaches, 2), percent, Math.Round(freeAfter, 1), rag, holders, atOrUnder));
         }
 
         var redFrom = result.FirstOrDefault(r => r.Rag == Rag.Red)?.Date;
@@ -251,7 +257,7 @@ public static class PressureForecaster
         }
     }
 
-    private static decimal Share(IReadOnlyList<ForecastWorker> workers, double[] caseloads)
+    private static (int Holders, int AtOrUnder) Share(IReadOnlyList<ForecastWorker> workers, double[] caseloads)
     {
         var holders = 0;
         var atOrUnder = 0;
@@ -264,7 +270,36 @@ public static class PressureForecaster
             }
         }
 
-        return holders == 0 ? 100m : Math.Round(100m * atOrUnder / holders, 1);
+        return (holders, atOrUnder);
+    }
+
+    private static decimal Percent(int part, int whole) => whole == 0 ? 100m : Math.Round(100m * part / whole, 1);
+
+    /// <summary>Red when a breach is expected (any breach misses the plan's target) or the caseload share is red; amber
+    /// when the share is amber or more children wait than there are places; else green.</summary>
+    private static Rag DayRag(double breaches, decimal percent, double waiting, double freePlaces)
+    {
+        var share = AllocationRules.CaseloadShareRag(percent);
+        return breaches >= 0.5 || share == Rag.Red ? Rag.Red
+            : share == Rag.Amber || (waiting >= 0.5 && waiting > freePlaces) ? Rag.Amber
+            : Rag.Green;
+    }
+
+    /// <summary>The authority's forecast: each day the sum of its teams' (the share from the summed counts).</summary>
+    public static TeamForecast Combine(string id, string name, DateTimeOffset at, IReadOnlyList<TeamForecast> teams)
+    {
+        var days = teams.Count == 0 ? [] : Enumerable.Range(0, teams.Min(t => t.Days.Count)).Select(d =>
+        {
+            var each = teams.Select(t => t.Days[d]).ToList();
+            var (holders, atOrUnder) = (each.Sum(x => x.Caseholders), each.Sum(x => x.AtOrUnderCeiling));
+            var (waiting, breaches, free) = (each.Sum(x => x.Waiting), each.Sum(x => x.ExpectedBreaches), each.Sum(x => x.FreePlaces));
+            var percent = Percent(atOrUnder, holders);
+            return new ForecastDay(each[0].Date, Math.Round(waiting, 2), Math.Round(breaches, 2), percent, Math.Round(free, 1),
+                DayRag(breaches, percent, waiting, free), holders, atOrUnder);
+        }).ToList();
+        var redFrom = days.FirstOrDefault(r => r.Rag == Rag.Red)?.Date;
+        var expected = (int)Math.Round(days.Sum(r => r.ExpectedBreaches), MidpointRounding.AwayFromZero);
+        return new TeamForecast(id, name, at, days, redFrom, expected, Headline(name, UkCalendar.DateOf(at), days, redFrom, expected));
     }
 
     private static string Headline(string name, DateOnly today, IReadOnlyList<ForecastDay> days, DateOnly? redFrom, int breaches)

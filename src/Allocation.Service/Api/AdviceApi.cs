@@ -1,6 +1,7 @@
 using Allocation.Grains;
 using Allocation.Grains.Advice;
 using Allocation.Grains.Children;
+using Allocation.Service.Jobs;
 using Allocation.Service.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -71,6 +72,31 @@ public static class AdviceApi
             return outcome.Refusal is { } refusal ? Problems.From(refusal) : TypedResults.Ok(outcome.Preview!);
         }).RequireAuthorization(Policies.TeamManagement)
           .WithSummary("What allocating the child to the worker would do, without doing it (same body as allocate): the child as it would be, the worker's caseload and ceiling after, the team's share at or under ceiling and its RAG after, the child's distinct workers after and whether it crosses the flag, whether an override is needed. A refusal is the problem the allocation would answer. Nothing changes; not audited.");
+
+        var forecasts = app.MapGroup("/api").WithTags("Forecast");
+
+        forecasts.MapGet("/forecast", async (PressureForecasts forecast, [FromKeyedServices(AllocationClock.Key)] TimeProvider time, CancellationToken ct) =>
+            TypedResults.Ok(await forecast.ComputeAsync(time.GetUtcNow(), ct)))
+            .RequireAuthorization(Policies.Leaders)
+            .WithSummary("The 7-day pressure forecast of the authority and each team: for each day the children expected to be waiting, the 24-hour breaches expected, the share of caseloads at or under ceiling and the RAG, with a headline (\"red from Thursday, 3 breaches expected\"). From the last weeks' referrals by weekday, each team's allocation rate, recorded leave and places. Leaders.");
+
+        forecasts.MapGet("/teams/{teamId}/forecast", async Task<Results<Ok<TeamForecast>, ProblemHttpResult>> (
+            string teamId, IGrainFactory grains, HttpContext http, IOptions<AllocationOptions> rules, IOptions<AdviceOptions> advice,
+            [FromKeyedServices(AllocationClock.Key)] TimeProvider time) =>
+        {
+            if (!Problems.IsValidId(teamId) || !await Known.Team(grains, teamId))
+            {
+                return Problems.NotFound("team", teamId);
+            }
+
+            if (Access.ReadTeam(http, teamId) is { } forbidden)
+            {
+                return forbidden;
+            }
+
+            return TypedResults.Ok(await ForecastReads.ForecastTeam(grains, teamId, time.GetUtcNow(), rules.Value, advice.Value));
+        }).RequireAuthorization(Policies.TeamManagement)
+          .WithSummary("The team's 7-day pressure forecast (as in /api/forecast). Practice managers of the team and leaders.");
 
         return app;
     }

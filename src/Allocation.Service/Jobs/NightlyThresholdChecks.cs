@@ -19,6 +19,7 @@ public sealed partial class NightlyThresholdChecks(
     IGrainFactory grains,
     IReportStore reports,
     IBoardPublisher boards,
+    PressureForecasts forecasts,
     IOptions<NightlyChecksOptions> options,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     ILogger<NightlyThresholdChecks> logger)
@@ -49,6 +50,8 @@ public sealed partial class NightlyThresholdChecks(
         var report = ThresholdChecks.BuildReport(
             date, at, teams.Select((t, i) => (t.Id, t.Name, measures[i])).ToList(), options.Value.Targets, previous);
         await reports.SaveAsync(report, cancellationToken);
+        // The week ahead, stored beside the night's report so it can be scored once the week has passed.
+        await forecasts.StoreAsync(at, cancellationToken);
         // Through the board observers, so leaders on every host see it, whichever host ran the job.
         await boards.Publish(new ReportSaved(report.Date, report.RunAt, report.Authority.Count(k => k.Rag == Rag.Red),
             report.Authority.Count(k => k.Rag == Rag.Amber), report.Authority.Count(k => k.Rag == Rag.Green)));

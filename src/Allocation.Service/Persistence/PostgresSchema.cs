@@ -34,6 +34,7 @@ public static partial class PostgresSchema
         ]),
         new(2, "Nightly threshold reports", ["sql.05-ThresholdReports.sql"]),
         new(3, "Audit trail (append-only)", ["sql.06-AuditTrail.sql"]),
+        new(4, "Nightly pressure forecasts", ["sql.07-PressureForecasts.sql"]),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>

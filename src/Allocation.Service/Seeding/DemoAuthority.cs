@@ -16,7 +16,12 @@ public sealed record DemoUserSeed(string Id, string Name, IReadOnlyList<Security
 
 public sealed record DemoTeam(string Id, string Name, decimal? EstablishmentFte = null);
 
-public sealed record DemoWorker(string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling = null, bool Agency = false);
+public sealed record DemoWorker(
+    string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling = null, bool Agency = false,
+    IReadOnlyList<DemoAbsence>? Absences = null);
+
+/// <summary>Recorded leave in days before start-up (negative: after it, so the forecast sees it coming).</summary>
+public sealed record DemoAbsence(double FromDaysAgo, double? ToDaysAgo, string Reason);
 
 public sealed record DemoChild(
     string Id,
@@ -25,7 +30,8 @@ public sealed record DemoChild(
     double ClockStartedHoursAgo,
     IReadOnlyList<DemoPeriod> History,
     DemoOverride? Override = null,
-    DemoCaseRecord? CaseRecord = null);
+    DemoCaseRecord? CaseRecord = null,
+    string? FamilyId = null);
 
 public sealed record DemoPeriod(string WorkerId, double FromDaysAgo, double? ToDaysAgo, string Reason, string? EndReason = null, string? By = null);
 

@@ -58,9 +58,28 @@ public class NightlyThresholdChecksTests(SeededAuthorityFixture authority) : ICl
 {
     private readonly RecordingBoardPublisher _boards = new();
 
+    private readonly InMemoryForecastStore _forecasts = new();
+
     private NightlyThresholdChecks Job(IReportStore store, TimeProvider? time = null) => new(
-        authority.Cluster.Grains, store, _boards, Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions()),
+        authority.Cluster.Grains, store, _boards,
+        new PressureForecasts(authority.Cluster.Grains, _forecasts, Microsoft.Extensions.Options.Options.Create(new Allocation.Grains.AllocationOptions()),
+            Microsoft.Extensions.Options.Options.Create(new Allocation.Grains.Advice.AdviceOptions()), Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions())),
+        Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions()),
         time ?? authority.Cluster.Time, NullLogger<NightlyThresholdChecks>.Instance);
+
+    [Fact]
+    public async Task The_night_stores_a_seven_day_forecast_for_the_authority_and_each_team()
+    {
+        var report = await Job(new InMemoryReportStore()).RunAsync();
+
+        var stored = await _forecasts.GetAsync(report.Date);
+        Assert.Equal(report.Teams.Count + 1, stored.Count);
+        Assert.Equal(ForecastApiIds.Authority, stored[0].TeamId);
+        Assert.All(stored, f => Assert.Equal(7, f.Days.Count));
+        Assert.Equal(report.Date, stored[0].Days[0].Date);
+        // The authority's days are the sums of its teams'.
+        Assert.Equal(stored.Skip(1).Sum(f => f.Days[6].Waiting), stored[0].Days[6].Waiting, 1);
+    }
 
     [Fact]
     public async Task A_saved_report_is_announced_to_the_leaders_boards_with_its_rag_counts()

@@ -47,6 +47,8 @@ public sealed class AccessMatrixTests(ITestOutputHelper output) : IClassFixture<
         ["GET /api/teams/{teamId}/board"] = TeamManagement,
         ["PUT /api/teams/{teamId}/establishment"] = Admins,
         ["GET /api/overview"] = Leaders,
+        ["GET /api/forecast"] = Leaders,
+        ["GET /api/teams/{teamId}/forecast"] = TeamManagement,
         ["PUT /api/workers/{workerId}"] = Admins,
         ["GET /api/workers/{workerId}"] = All,
         ["POST /api/workers/{workerId}/absences"] = StaffManagement,

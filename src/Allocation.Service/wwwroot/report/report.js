@@ -11,7 +11,8 @@ const $ = (selector) => document.querySelector(selector);
 
 function fmt(value, unit) {
   if (value === null || value === undefined) return "–";
-  return unit === "%" ? `${value}%` : `${value}`;
+  // Counts read as they are ("3 breaches" is the column's title); other units are named, so a wait reads "31 hours".
+  return unit === "%" ? `${value}%` : unit === "hours" ? `${value} hours` : `${value}`;
 }
 
 function cell(text, className) {
