@@ -71,6 +71,10 @@ public static class Rules
     public const string RequestIdReused = "request-id-reused";
     public const string WorkerHasCaseload = "worker-has-caseload";
     public const string UnknownTeam = "unknown-team";
+    /// <summary>The child's team or worker is no longer the one the caller's access was checked against.</summary>
+    public const string ChildChanged = "child-changed";
+    /// <summary>The worker's team is no longer the one the caller's access was checked against.</summary>
+    public const string WorkerChanged = "worker-changed";
 }
 
 /// <summary>A named senior user's decision to allocate above a worker's ceiling.</summary>
@@ -79,7 +83,8 @@ public sealed record CeilingOverride(
     [property: Id(0)] string By,
     [property: Id(1)] string Reason);
 
-/// <summary>What a state-changing command did the first time; a retry with the same request id gets it back.</summary>
+/// <summary>What a state-changing command did the first time; a retry with the same request id by the same user
+/// gets it back. <see cref="By"/> binds it to that user: someone else who learns the request id gets no answer from it.</summary>
 [GenerateSerializer, Immutable]
 public sealed record CommandReceipt(
     [property: Id(0)] string RequestId,
@@ -87,7 +92,12 @@ public sealed record CommandReceipt(
     [property: Id(2)] DateTimeOffset AppliedAt,
     [property: Id(3)] string? WorkerId,
     [property: Id(4)] string? TeamId,
-    [property: Id(5)] long Version);
+    [property: Id(5)] long Version,
+    [property: Id(6)] string? By = null)
+{
+    /// <summary>Whether a command named <paramref name="command"/> by <paramref name="by"/> is a retry of this one.</summary>
+    public bool IsRetryOf(string command, string? by) => Command == command && By == by;
+}
 
 [GenerateSerializer, Immutable]
 public sealed record Absence(

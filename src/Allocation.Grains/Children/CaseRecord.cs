@@ -52,4 +52,5 @@ public sealed record CaseRecord(
 public sealed record UpdateCaseRecord(
     [property: Id(0)] string RequestId,
     [property: Id(1)] CaseRecord Record,
-    [property: Id(2)] string? By = null);
+    [property: Id(2)] string? By = null,
+    [property: Id(3)] ChildExpectation? Expect = null);

@@ -47,15 +47,21 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Refer(ReferChild command)
     {
-        if (Replay(command.RequestId, "refer") is { } replay)
+        if (Replay(command.RequestId, "refer", command.By) is { } replay)
         {
             return replay;
         }
 
+        if (Changed(command.Expect) is { } changed)
+        {
+            return ChildResult.Refused(changed);
+        }
+
         if (S.Exists && S.Status != ChildStatus.Closed)
         {
+            // Not which team: the caller may not be entitled to know.
             return ChildResult.Refused(Refusal.Conflict(Rules.ChildOpen,
-                $"Child {Id} is already open in team {S.TeamId}; transfer it instead of referring it again."));
+                $"Child {Id} is already open; its team may transfer it instead of referring it again."));
         }
 
         var now = time.GetUtcNow();
@@ -68,7 +74,7 @@ public sealed partial class ChildGrain(
         S.ClosedAt = null;
         S.FamilyId = command.FamilyId ?? S.FamilyId;
         StartClock(now, S.Episode == 1 ? "referral" : "re-referral");
-        var receipt = await Commit("refer", command.RequestId, null, command.TeamId);
+        var receipt = await Commit("refer", command.RequestId, null, command.TeamId, command.By);
         await ArmDeadlineReminder();
         await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "referred", null, command.By,
             S.Episode == 1 ? $"{Id} referred to the team" : $"{Id} re-referred (episode {S.Episode})"));
@@ -78,12 +84,12 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Allocate(AllocateChild command)
     {
-        if (Replay(command.RequestId, "allocate") is { } replay)
+        if (Replay(command.RequestId, "allocate", command.By) is { } replay)
         {
             return replay;
         }
 
-        if (AllocationRules.CheckAllocatable(Id, S.Exists, S.Status, S.WorkerId, command.WorkerId) is { } refusal)
+        if ((OpenRefusal() ?? Changed(command.Expect) ?? AllocationRules.CheckAllocatable(Id, S.Exists, S.Status, S.WorkerId, command.WorkerId)) is { } refusal)
         {
             return ChildResult.Refused(refusal);
         }
@@ -93,12 +99,12 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Reallocate(ReallocateChild command)
     {
-        if (Replay(command.RequestId, "reallocate") is { } replay)
+        if (Replay(command.RequestId, "reallocate", command.By) is { } replay)
         {
             return replay;
         }
 
-        if (OpenRefusal() is { } refusal)
+        if ((OpenRefusal() ?? Changed(command.Expect)) is { } refusal)
         {
             return ChildResult.Refused(refusal);
         }
@@ -118,12 +124,12 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Transfer(TransferChild command)
     {
-        if (Replay(command.RequestId, "transfer") is { } replay)
+        if (Replay(command.RequestId, "transfer", command.By) is { } replay)
         {
             return replay;
         }
 
-        if (OpenRefusal() is { } refusal)
+        if ((OpenRefusal() ?? Changed(command.Expect)) is { } refusal)
         {
             return ChildResult.Refused(refusal);
         }
@@ -142,7 +148,7 @@ public sealed partial class ChildGrain(
         S.Status = ChildStatus.Unallocated;
         S.WorkerId = null;
         StartClock(now, "transfer");
-        var receipt = await Commit("transfer", command.RequestId, null, command.ToTeamId);
+        var receipt = await Commit("transfer", command.RequestId, null, command.ToTeamId, command.By);
         await ArmDeadlineReminder();
         if (previousWorker is not null)
         {
@@ -157,12 +163,12 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Close(CloseChild command)
     {
-        if (Replay(command.RequestId, "close") is { } replay)
+        if (Replay(command.RequestId, "close", command.By) is { } replay)
         {
             return replay;
         }
 
-        if (OpenRefusal() is { } refusal)
+        if ((OpenRefusal() ?? Changed(command.Expect)) is { } refusal)
         {
             return ChildResult.Refused(refusal);
         }
@@ -178,7 +184,7 @@ public sealed partial class ChildGrain(
             S.ClockStoppedAt = now;
         }
 
-        var receipt = await Commit("close", command.RequestId, null, S.TeamId);
+        var receipt = await Commit("close", command.RequestId, null, S.TeamId, command.By);
         await DisarmDeadlineReminder();
         if (previousWorker is not null)
         {
@@ -191,12 +197,12 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> UpdateCaseRecord(UpdateCaseRecord command)
     {
-        if (Replay(command.RequestId, "case-record") is { } replay)
+        if (Replay(command.RequestId, "case-record", command.By) is { } replay)
         {
             return replay;
         }
 
-        if (OpenRefusal() is { } refusal)
+        if ((OpenRefusal() ?? Changed(command.Expect)) is { } refusal)
         {
             return ChildResult.Refused(refusal);
         }
@@ -207,7 +213,7 @@ public sealed partial class ChildGrain(
         }
 
         S.CaseRecord = command.Record;
-        var receipt = await Commit("case-record", command.RequestId, S.WorkerId, S.TeamId);
+        var receipt = await Commit("case-record", command.RequestId, S.WorkerId, S.TeamId, command.By);
         await Team(S.TeamId).ChildChanged(Summary(), null);
         return new ChildResult(null, View(), receipt);
     }
@@ -261,7 +267,7 @@ public sealed partial class ChildGrain(
             (S.Breaches ??= []).Add(new Breach(S.TeamId, command.ClockStartedAt, S.Deadline.Value, S.Deadline.Value, S.Episode));
         }
 
-        var receipt = await Commit("import", $"import:{Id}", S.WorkerId, S.TeamId);
+        var receipt = await Commit("import", $"import:{Id}", S.WorkerId, S.TeamId, null);
         await Team(S.TeamId).ChildChanged(Summary(), null);
         if (S.Status == ChildStatus.Unallocated)
         {
@@ -295,7 +301,7 @@ public sealed partial class ChildGrain(
             {
                 EndPeriod(now, command.Reason);
                 BeginPeriod(target, now, command.Reason, command.By, null);
-                await CommitOrRelease("release", command.RequestId, target);
+                await CommitOrRelease("release", command.RequestId, target, command.By);
                 await Worker(command.WorkerId).Release(Id);
                 await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "reallocated", target, command.By,
                     $"{Id} moved from {command.WorkerId} to {target} ({command.Reason})"));
@@ -309,7 +315,7 @@ public sealed partial class ChildGrain(
         S.Status = ChildStatus.Unallocated;
         S.WorkerId = null;
         StartClock(now, command.Reason);
-        await Commit("release", command.RequestId, null, S.TeamId);
+        await Commit("release", command.RequestId, null, S.TeamId, command.By);
         await ArmDeadlineReminder();
         await Worker(command.WorkerId).Release(Id);
         await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "returned-to-queue", command.WorkerId, command.By,
@@ -370,7 +376,7 @@ public sealed partial class ChildGrain(
         var previousWorker = S.WorkerId;
         EndPeriod(now, reason);
         BeginPeriod(workerId, now, reason, by, reservation.OverCeiling ? ceilingOverride : null);
-        var receipt = await CommitOrRelease(command, requestId, workerId);
+        var receipt = await CommitOrRelease(command, requestId, workerId, by);
         // Not on the allocation's path (it is a transaction of its own): a reminder that outlives a failed removal
         // finds the child allocated when it fires, and disarms itself then.
         _ = DisarmDeadlineReminderQuietly();
@@ -455,7 +461,9 @@ public sealed partial class ChildGrain(
             : null;
     }
 
-    private ChildResult? Replay(string requestId, string command)
+    /// <summary>The first result again for a retry by the same user; a request id someone else used is refused
+    /// without saying what it did (a receipt is not a way to read a child past the access checks).</summary>
+    private ChildResult? Replay(string requestId, string command, string? by)
     {
         var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
         var receipt = S.Receipts.Find(r => r.RequestId == requestId && r.AppliedAt >= cutoff);
@@ -464,19 +472,28 @@ public sealed partial class ChildGrain(
             return null;
         }
 
-        if (receipt.Command != command)
+        if (!receipt.IsRetryOf(command, by))
         {
             return ChildResult.Refused(Refusal.Conflict(Rules.RequestIdReused,
-                $"Request id {requestId} was already used for a '{receipt.Command}' command on child {Id}."));
+                receipt.By == by
+                    ? $"Request id {requestId} was already used for a '{receipt.Command}' command on child {Id}."
+                    : $"Request id {requestId} was already used on child {Id}; use a new request id."));
         }
 
         return new ChildResult(null, View(), receipt, Replayed: true);
     }
 
-    private async Task<CommandReceipt> Commit(string command, string requestId, string? workerId, string? teamId)
+    /// <summary>A refusal when the child is no longer in the team (or with the worker) the caller was checked against.
+    /// It names neither the new team nor the new worker: the caller may have no right to know them.</summary>
+    private Refusal? Changed(ChildExpectation? expect) =>
+        expect is null || (expect.TeamId == (S.Exists ? S.TeamId : null) && expect.WorkerId == S.WorkerId)
+            ? null
+            : Refusal.Conflict(Rules.ChildChanged, $"Child {Id} changed team or worker after your request was checked; read it again and decide afresh.");
+
+    private async Task<CommandReceipt> Commit(string command, string requestId, string? workerId, string? teamId, string? by)
     {
         S.Version++;
-        var receipt = new CommandReceipt(requestId, command, time.GetUtcNow(), workerId, teamId, S.Version);
+        var receipt = new CommandReceipt(requestId, command, time.GetUtcNow(), workerId, teamId, S.Version, by);
         DropExpiredReceipts();
         S.Receipts.Add(receipt);
         if (S.Receipts.Count > _options.ReceiptsKept)
@@ -499,11 +516,11 @@ public sealed partial class ChildGrain(
     }
 
     /// <summary>Commits an allocation whose place is reserved; if the write fails, gives the place back.</summary>
-    private async Task<CommandReceipt> CommitOrRelease(string command, string requestId, string workerId)
+    private async Task<CommandReceipt> CommitOrRelease(string command, string requestId, string workerId, string? by)
     {
         try
         {
-            return await Commit(command, requestId, workerId, S.TeamId);
+            return await Commit(command, requestId, workerId, S.TeamId, by);
         }
         catch
         {
@@ -581,7 +598,7 @@ public sealed partial class ChildGrain(
         for (var i = 0; i < S.Receipts.Count; i++)
         {
             var r = S.Receipts[i];
-            S.Receipts[i] = r with { Command = Shared(r.Command), WorkerId = SharedOrNull(r.WorkerId), TeamId = SharedOrNull(r.TeamId) };
+            S.Receipts[i] = r with { Command = Shared(r.Command), WorkerId = SharedOrNull(r.WorkerId), TeamId = SharedOrNull(r.TeamId), By = SharedOrNull(r.By) };
         }
 
         S.WorkerHistory.TrimExcess();

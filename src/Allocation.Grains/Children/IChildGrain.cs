@@ -42,20 +42,36 @@ public interface IChildGrain : IGrainWithStringKey
     Task CheckClock();
 }
 
+/// <summary>
+/// The child as the caller's access was checked against: its team (null: not referred yet) and its worker. The API
+/// reads the child, checks the user may act on it, then sends the command; the child may have moved in between, so
+/// the grain applies the command only while it is still so, and refuses with <see cref="Rules.ChildChanged"/> if not.
+/// Null on a command: no expectation (the domain's own callers: seeding, import, tests).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ChildExpectation(
+    [property: Id(0)] string? TeamId,
+    [property: Id(1)] string? WorkerId)
+{
+    public static ChildExpectation Of(ChildView? child) => new(child?.TeamId, child?.WorkerId);
+}
+
 [GenerateSerializer, Immutable]
 public sealed record ReferChild(
     [property: Id(0)] string RequestId,
     [property: Id(1)] string TeamId,
     [property: Id(2)] string? By = null,
+    [property: Id(3)] ChildExpectation? Expect = null,
     /// <summary>The child's family in the case management system, if known (siblings share it); kept across episodes.</summary>
-    [property: Id(3)] string? FamilyId = null);
+    [property: Id(4)] string? FamilyId = null);
 
 [GenerateSerializer, Immutable]
 public sealed record AllocateChild(
     [property: Id(0)] string RequestId,
     [property: Id(1)] string WorkerId,
     [property: Id(2)] string? By = null,
-    [property: Id(3)] CeilingOverride? Override = null);
+    [property: Id(3)] CeilingOverride? Override = null,
+    [property: Id(4)] ChildExpectation? Expect = null);
 
 [GenerateSerializer, Immutable]
 public sealed record ReallocateChild(
@@ -63,20 +79,23 @@ public sealed record ReallocateChild(
     [property: Id(1)] string WorkerId,
     [property: Id(2)] string Reason,
     [property: Id(3)] string? By = null,
-    [property: Id(4)] CeilingOverride? Override = null);
+    [property: Id(4)] CeilingOverride? Override = null,
+    [property: Id(5)] ChildExpectation? Expect = null);
 
 [GenerateSerializer, Immutable]
 public sealed record TransferChild(
     [property: Id(0)] string RequestId,
     [property: Id(1)] string ToTeamId,
     [property: Id(2)] string Reason,
-    [property: Id(3)] string? By = null);
+    [property: Id(3)] string? By = null,
+    [property: Id(4)] ChildExpectation? Expect = null);
 
 [GenerateSerializer, Immutable]
 public sealed record CloseChild(
     [property: Id(0)] string RequestId,
     [property: Id(1)] string Reason,
-    [property: Id(2)] string? By = null);
+    [property: Id(2)] string? By = null,
+    [property: Id(3)] ChildExpectation? Expect = null);
 
 [GenerateSerializer, Immutable]
 public sealed record ReleaseFromWorker(

@@ -57,14 +57,18 @@ public sealed record StartAbsence(
     [property: Id(2)] DateTimeOffset? To,
     [property: Id(3)] string Reason,
     [property: Id(4)] string? MoveToWorkerId = null,
-    [property: Id(5)] string? By = null);
+    [property: Id(5)] string? By = null,
+    /// <summary>The team the caller's access was checked against; the worker refuses if it is no longer in it.</summary>
+    [property: Id(6)] string? ExpectedTeamId = null);
 
 [GenerateSerializer, Immutable]
 public sealed record LeaveService(
     [property: Id(0)] string RequestId,
     [property: Id(1)] string Reason,
     [property: Id(2)] string? MoveToWorkerId = null,
-    [property: Id(3)] string? By = null);
+    [property: Id(3)] string? By = null,
+    /// <summary>The team the caller's access was checked against; the worker refuses if it is no longer in it.</summary>
+    [property: Id(4)] string? ExpectedTeamId = null);
 
 [GenerateSerializer, Immutable]
 public sealed record CaseEntry(

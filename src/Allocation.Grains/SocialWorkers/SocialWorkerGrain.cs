@@ -134,7 +134,7 @@ public sealed partial class SocialWorkerGrain(
 
     public async Task<WorkerResult> StartAbsence(StartAbsence command)
     {
-        if (ReplayOrRefuse(command.RequestId, "absence") is { } early)
+        if (ReplayOrRefuse(command.RequestId, "absence", command.By, command.ExpectedTeamId) is { } early)
         {
             return early;
         }
@@ -150,7 +150,7 @@ public sealed partial class SocialWorkerGrain(
         }
 
         S.Absences.Add(new Absence(command.From, command.To, command.Reason));
-        Receipt(command.RequestId, "absence");
+        Receipt(command.RequestId, "absence", command.By);
         var now = time.GetUtcNow();
         var started = command.From <= now;
         if (started && S.Caseload.Count > 0)
@@ -171,7 +171,7 @@ public sealed partial class SocialWorkerGrain(
 
     public async Task<WorkerResult> Leave(LeaveService command)
     {
-        if (ReplayOrRefuse(command.RequestId, "leave") is { } early)
+        if (ReplayOrRefuse(command.RequestId, "leave", command.By, command.ExpectedTeamId) is { } early)
         {
             return early;
         }
@@ -183,7 +183,7 @@ public sealed partial class SocialWorkerGrain(
 
         S.HasLeft = true;
         S.LeftAt = time.GetUtcNow();
-        Receipt(command.RequestId, "leave");
+        Receipt(command.RequestId, "leave", command.By);
         if (S.Caseload.Count > 0)
         {
             S.PendingMove = new CaseloadMove(command.RequestId, $"worker left: {command.Reason}", command.MoveToWorkerId, command.By);
@@ -227,11 +227,18 @@ public sealed partial class SocialWorkerGrain(
     private Refusal? CheckAvailable(ReservePlace request) =>
         AllocationRules.CheckAvailable(Id, S.TeamId, S.HasLeft, S.Absences, request.TeamId, time.GetUtcNow());
 
-    private WorkerResult? ReplayOrRefuse(string requestId, string command)
+    private WorkerResult? ReplayOrRefuse(string requestId, string command, string? by, string? expectedTeamId)
     {
         if (!S.Exists)
         {
             return WorkerResult.Refused(Refusal.NotFound($"Worker {Id} does not exist."));
+        }
+
+        if (expectedTeamId is not null && expectedTeamId != S.TeamId)
+        {
+            // Not which team: the caller's access was checked against the old one.
+            return WorkerResult.Refused(Refusal.Conflict(Rules.WorkerChanged,
+                $"Worker {Id} changed team after your request was checked; read the worker again and decide afresh."));
         }
 
         var receipt = S.Receipts.Find(r => r.RequestId == requestId);
@@ -242,14 +249,16 @@ public sealed partial class SocialWorkerGrain(
                 : null;
         }
 
-        return receipt.Command == command
+        return receipt.IsRetryOf(command, by)
             ? Moving(replayed: true)
-            : WorkerResult.Refused(Refusal.Conflict(Rules.RequestIdReused, $"Request id {requestId} was already used for a '{receipt.Command}' command on worker {Id}."));
+            : WorkerResult.Refused(Refusal.Conflict(Rules.RequestIdReused, receipt.By == by
+                ? $"Request id {requestId} was already used for a '{receipt.Command}' command on worker {Id}."
+                : $"Request id {requestId} was already used on worker {Id}; use a new request id."));
     }
 
-    private void Receipt(string requestId, string command)
+    private void Receipt(string requestId, string command, string? by)
     {
-        S.Receipts.Add(new CommandReceipt(requestId, command, time.GetUtcNow(), Id, S.TeamId, 0));
+        S.Receipts.Add(new CommandReceipt(requestId, command, time.GetUtcNow(), Id, S.TeamId, 0, by));
         if (S.Receipts.Count > _options.ReceiptsKept)
         {
             S.Receipts.RemoveRange(0, S.Receipts.Count - _options.ReceiptsKept);

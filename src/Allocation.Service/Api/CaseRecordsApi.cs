@@ -35,7 +35,9 @@ public static class CaseRecordsApi
                 return forbidden;
             }
 
-            var result = await grains.GetGrain<IChildGrain>(childId).UpdateCaseRecord(body);
+            // Who did it is the signed-in user, never the body's 'by'.
+            var result = await grains.GetGrain<IChildGrain>(childId).UpdateCaseRecord(
+                body with { By = http.User.Allocation().Id, Expect = ChildExpectation.Of(child) });
             return result.Refusal is { } refusal
                 ? Problems.From(refusal)
                 : TypedResults.Ok(new ChildrenApi.ChildResponse(result.Child!, result.Receipt!, result.Replayed));

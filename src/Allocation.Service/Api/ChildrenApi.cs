@@ -44,13 +44,17 @@ public static class ChildrenApi
                 return Problems.NotFound("team", body.TeamId);
             }
 
-            if (Access.ChangeTeam(http, body.TeamId) is { } forbidden)
+            // A child already known is re-referred only by its own (last) team, or by a leader: another team takes it
+            // over by transfer, never by referring it into itself and reading its history.
+            var existing = await Known.FindChild(grains, childId);
+            if ((Access.ChangeTeam(http, body.TeamId) ?? (existing is null ? null : Access.ReReferChild(http, existing))) is { } forbidden)
             {
                 return forbidden;
             }
 
             await IdDirectory.Add(grains, IdKind.Child, childId);
-            return Answer(await grains.GetGrain<IChildGrain>(childId).Refer(body with { By = http.User.Allocation().Id }));
+            return Answer(await grains.GetGrain<IChildGrain>(childId).Refer(
+                body with { By = http.User.Allocation().Id, Expect = ChildExpectation.Of(existing) }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.refer")
           .WithSummary("Refers a child to a team (or re-refers a closed child): the 24-hour clock starts. An optional familyId (the case management system's) links brothers and sisters for the recommendation. Practice managers of that team and leaders.");
 
@@ -62,7 +66,7 @@ public static class ChildrenApi
             }
 
             return await Run(http, grains, childId, body.WorkerId, body.Override,
-                (c, by) => c.Allocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null }));
+                (c, by, expect) => c.Allocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = expect }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.allocate")
           .WithSummary("Allocates an unallocated child to a worker of its team, within the worker's ceiling (or above it with a senior leader's override and reason).");
 
@@ -74,7 +78,7 @@ public static class ChildrenApi
             }
 
             return await Run(http, grains, childId, body.WorkerId, body.Override,
-                (c, by) => c.Reallocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null }));
+                (c, by, expect) => c.Reallocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = expect }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.reallocate").WithSummary("Moves an allocated child to another worker of its team; counts as a worker change.");
 
         api.MapPost("/{childId}/transfer", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, TransferChild body, IGrainFactory grains, HttpContext http) =>
@@ -89,7 +93,7 @@ public static class ChildrenApi
                 return Problems.NotFound("team", body.ToTeamId);
             }
 
-            return await Run(http, grains, childId, null, null, (c, by) => c.Transfer(body with { By = by }));
+            return await Run(http, grains, childId, null, null, (c, by, expect) => c.Transfer(body with { By = by, Expect = expect }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.transfer")
           .WithSummary("Transfers a child out of its team to another (a transfer point); it waits there unallocated with a new 24-hour clock. The child's own team's managers and leaders.");
 
@@ -100,17 +104,18 @@ public static class ChildrenApi
                 return invalid;
             }
 
-            return await Run(http, grains, childId, null, null, (c, by) => c.Close(body with { By = by }));
+            return await Run(http, grains, childId, null, null, (c, by, expect) => c.Close(body with { By = by, Expect = expect }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.close").WithSummary("Closes the child's case, freeing the worker's place. The history is kept.");
 
         return app;
     }
 
     /// <summary>A command on an existing child by a manager of its team (or a leader): the child is read first for its
-    /// team, which the audit entry records too.</summary>
+    /// team, which the audit entry records too, and the command carries what was read so that the grain refuses it
+    /// if the child has moved since.</summary>
     private static async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> Run(
         HttpContext http, IGrainFactory grains, string childId, string? workerId, CeilingOverride? ceilingOverride,
-        Func<IChildGrain, string, Task<ChildResult>> command)
+        Func<IChildGrain, string, ChildExpectation, Task<ChildResult>> command)
     {
         if (await Known.FindChild(grains, childId) is not { } child)
         {
@@ -129,7 +134,7 @@ public static class ChildrenApi
             return Problems.NotFound("worker", workerId);
         }
 
-        return Answer(await command(grains.GetGrain<IChildGrain>(childId), http.User.Allocation().Id));
+        return Answer(await command(grains.GetGrain<IChildGrain>(childId), http.User.Allocation().Id, ChildExpectation.Of(child)));
     }
 
     private static Results<Ok<ChildResponse>, ProblemHttpResult> Answer(ChildResult result) =>

@@ -51,7 +51,7 @@ public static class WorkersApi
             }
 
             return await Run(http, grains, workerId, body.MoveToWorkerId, body.RequestId, body.Reason,
-                by => Staffing.StartAbsence(grains, workerId, body with { By = by }));
+                (by, team) => Staffing.StartAbsence(grains, workerId, body with { By = by, ExpectedTeamId = team }));
         }).RequireAuthorization(Policies.StaffManagement).Audited("worker.absence").WithSummary("Records leave; from its start the worker takes no new children and their children go back to the queue or to the named worker.");
 
         api.MapPost("/{workerId}/leave", async Task<Results<Ok<WorkerResult>, ProblemHttpResult>> (string workerId, LeaveService body, IGrainFactory grains, HttpContext http) =>
@@ -62,14 +62,14 @@ public static class WorkersApi
             }
 
             return await Run(http, grains, workerId, body.MoveToWorkerId, body.RequestId, body.Reason,
-                by => Staffing.Leave(grains, workerId, body with { By = by }));
+                (by, team) => Staffing.Leave(grains, workerId, body with { By = by, ExpectedTeamId = team }));
         }).RequireAuthorization(Policies.StaffManagement).Audited("worker.leave").WithSummary("The worker leaves the service; their children go back to the queue or to the named worker.");
 
         return app;
     }
 
     private static async Task<Results<Ok<WorkerResult>, ProblemHttpResult>> Run(
-        HttpContext http, IGrainFactory grains, string workerId, string? moveTo, string requestId, string reason, Func<string, Task<WorkerResult>> command)
+        HttpContext http, IGrainFactory grains, string workerId, string? moveTo, string requestId, string reason, Func<string, string, Task<WorkerResult>> command)
     {
         if (await Known.FindWorker(grains, workerId) is not { } worker)
         {
@@ -88,7 +88,8 @@ public static class WorkersApi
         }
 
         var user = http.User.Allocation();
-        var result = await command(user.Id);
+        // The worker's team as checked: the grain refuses if the worker has moved team since.
+        var result = await command(user.Id, worker.TeamId);
         if (result.Refusal is { } refusal)
         {
             return Problems.From(refusal);

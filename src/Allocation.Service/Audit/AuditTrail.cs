@@ -45,14 +45,17 @@ public sealed record AuditEntry(
     string? OverrideReason,
     string? Detail)
 {
-    /// <summary>A retry of the same command with the same outcome is the same decision: recorded once.</summary>
+    /// <summary>A retry of the same command by the same user with the same outcome is the same decision: recorded
+    /// once. Someone else using that request id is another decision, and on the record.</summary>
     public string? DedupKey() => RequestId is null
         ? null
-        : string.Join('\u001f', Action, ChildId ?? WorkerId ?? TeamId ?? "", RequestId, Outcome.ToString());
+        : string.Join('\u001f', Action, ChildId ?? WorkerId ?? TeamId ?? "", RequestId, Outcome.ToString(), UserId);
 }
 
-/// <summary>Entries about a child, a worker (either worker field) or a team (either team field), in a time range,
-/// after a sequence number (for paging), oldest first.</summary>
+/// <summary>Entries about a child, a worker (either worker field) or a team, in a time range, after a sequence number
+/// (for paging), oldest first. A team's entries are those in its own team field, and the accepted transfers into it
+/// (the child is now the team's); a refused or forbidden transfer naming the team as its destination is not the
+/// team's to read.</summary>
 public sealed record AuditQuery(
     string? ChildId = null,
     string? WorkerId = null,
@@ -66,7 +69,7 @@ public sealed record AuditQuery(
         e.Sequence > After
         && (ChildId is null || e.ChildId == ChildId)
         && (WorkerId is null || e.WorkerId == WorkerId || e.OtherWorkerId == WorkerId)
-        && (TeamId is null || e.TeamId == TeamId || e.OtherTeamId == TeamId)
+        && (TeamId is null || e.TeamId == TeamId || (e.OtherTeamId == TeamId && e.Outcome == AuditOutcome.Accepted))
         && (From is null || e.At >= From)
         && (To is null || e.At < To);
 }

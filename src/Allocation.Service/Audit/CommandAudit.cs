@@ -66,23 +66,11 @@ public static class CommandAudit
         return note;
     }
 
-    /// <summary>An entry for a command refused before its handler ran (the role policy): the ids in the route, and the
-    /// child's or worker's team (read without activating an unknown id).</summary>
+    /// <summary>An entry for a command refused before its handler ran (the role policy): the ids in the route only,
+    /// since the user was entitled to learn nothing about them.</summary>
     public static async Task RecordForbiddenAsync(HttpContext http, string action, string detail)
     {
-        var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
-        var route = http.Request.RouteValues;
-        var note = http.AuditNote();
-        if (await Api.Known.FindChild(grains, route.GetValueOrDefault("childId") as string) is { } child)
-        {
-            (note.TeamId, note.WorkerId) = (child.TeamId, child.WorkerId);
-        }
-        else if (await Api.Known.FindWorker(grains, route.GetValueOrDefault("workerId") as string) is { } worker)
-        {
-            note.TeamId = worker.TeamId;
-        }
-
-        await AppendAsync(http, Describe(http, action, []) with
+        await AppendAsync(http, Describe(http, action, [], forbidden: true) with
         {
             Outcome = AuditOutcome.Forbidden,
             Status = StatusCodes.Status403Forbidden,
@@ -93,10 +81,12 @@ public static class CommandAudit
 
     private static Task RecordAsync(HttpContext http, string action, IList<object?> arguments, IResult? result, Exception? failure)
     {
-        var entry = Describe(http, action, arguments);
         if (failure is not null)
         {
-            return AppendAsync(http, entry with { Outcome = AuditOutcome.Failed, Status = 500, Detail = failure.GetType().Name });
+            return AppendAsync(http, Describe(http, action, arguments, forbidden: false) with
+            {
+                Outcome = AuditOutcome.Failed, Status = 500, Detail = failure.GetType().Name,
+            });
         }
 
         while (result is INestedHttpResult nested)
@@ -105,7 +95,10 @@ public static class CommandAudit
         }
 
         var status = (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
-        entry = entry with { Status = status, Outcome = OutcomeOf(status) };
+        var entry = Describe(http, action, arguments, forbidden: status == StatusCodes.Status403Forbidden) with
+        {
+            Status = status, Outcome = OutcomeOf(status),
+        };
         if (result is ProblemHttpResult problem)
         {
             var extensions = problem.ProblemDetails.Extensions;
@@ -138,7 +131,10 @@ public static class CommandAudit
         }
     }
 
-    private static AuditEntry Describe(HttpContext http, string action, IList<object?> arguments)
+    /// <summary>The entry's subject: the ids the user sent, and what the handler read about them. A forbidden command
+    /// records only the ids the user sent: the child's team and worker, read to refuse it, are not the user's to see,
+    /// and on the record they would reach whoever may read the team the user named (say, a transfer's destination).</summary>
+    private static AuditEntry Describe(HttpContext http, string action, IList<object?> arguments, bool forbidden)
     {
         var user = AllocationUser.From(http.User);
         var route = http.Request.RouteValues;
@@ -161,7 +157,7 @@ public static class CommandAudit
 
         worker ??= route.GetValueOrDefault("workerId") as string;
         team ??= route.GetValueOrDefault("teamId") as string;
-        if (http.Features.Get<AuditNote>() is { } note)
+        if (!forbidden && http.Features.Get<AuditNote>() is { } note)
         {
             team = note.TeamId ?? team;
             if (worker is null)

@@ -41,7 +41,7 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
         Where("sequence > @after", "after", query.After);
         Where("child_id = @child", "child", query.ChildId);
         Where("(worker_id = @worker or other_worker_id = @worker)", "worker", query.WorkerId);
-        Where("(team_id = @team or other_team_id = @team)", "team", query.TeamId);
+        Where("(team_id = @team or (other_team_id = @team and outcome = 'Accepted'))", "team", query.TeamId);
         Where("at >= @from", "from", query.From);
         Where("at < @to", "to", query.To);
         command.Parameters.AddWithValue("limit", query.Limit);
