@@ -26,19 +26,19 @@ public sealed class AdviceBoardsTests(BrowserApp app)
 
         var sibling = board.Locator("li.queue-item[data-child='C-10105'] .recs-list > li");
         await Expect(sibling).ToHaveCountAsync(3);
-        await Expect(sibling.First).ToHaveAttributeAsync("data-worker", Hannah);
+        await Expect(sibling.First).ToHaveAttributeAsync("data-recommended", Hannah);
         var why = sibling.First.Locator("details.why");
         await Expect(why.Locator("li[data-kind='siblings']")).ToBeHiddenAsync();
         await why.Locator("summary").ClickAsync();
         await Expect(why.Locator("li[data-kind='siblings']")).ToContainTextAsync("C-10088");
 
         var returning = board.Locator("li.queue-item[data-child='C-10107'] .recs-list > li");
-        await Expect(returning.First).ToHaveAttributeAsync("data-worker", Daniel);
+        await Expect(returning.First).ToHaveAttributeAsync("data-recommended", Daniel);
         await returning.First.Locator("summary").ClickAsync();
         await Expect(returning.First.Locator("li[data-kind='continuity']")).ToContainTextAsync("not a change");
 
         // A worker at the ceiling is never among the recommended.
-        await Expect(board.Locator($".recs-list > li[data-worker='{Chloe}']")).ToHaveCountAsync(0);
+        await Expect(board.Locator($".recs-list > li[data-recommended='{Chloe}']")).ToHaveCountAsync(0);
         await Screenshot(board, "team-board-recommendations");
         await Close(board);
     }
@@ -54,14 +54,14 @@ public sealed class AdviceBoardsTests(BrowserApp app)
         // At the ceiling: the preview says the allocation would be refused, and nothing changes.
         await item.Locator("select").SelectOptionAsync(Chloe);
         var preview = item.Locator(".preview");
-        await Expect(preview).ToHaveAttributeAsync("data-worker", Chloe);
+        await Expect(preview).ToHaveAttributeAsync("data-preview-worker", Chloe);
         await Expect(preview).ToHaveAttributeAsync("data-outcome", "refused");
         await Expect(preview).ToContainTextAsync("caseload-ceiling");
 
         var bensCard = board.Locator($"article.card[data-worker='{Ben}']");
         var before = int.Parse((await bensCard.GetAttributeAsync("data-caseload"))!);
         await item.Locator("select").SelectOptionAsync(Ben);
-        await Expect(preview).ToHaveAttributeAsync("data-worker", Ben);
+        await Expect(preview).ToHaveAttributeAsync("data-preview-worker", Ben);
         await Expect(preview).ToHaveAttributeAsync("data-outcome", "allowed");
         var after = preview.Locator("[data-figure='caseload-after'] b");
         await Expect(after).ToHaveTextAsync($"{before + 1} of 18");

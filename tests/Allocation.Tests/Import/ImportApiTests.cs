@@ -60,7 +60,7 @@ public class ImportApiTests(AppFactory factory)
     public async Task One_bad_row_and_nothing_is_imported()
     {
         var files = Files();
-        files[AuthorityCsv.ChildrenFile] += $"{_p}-C5,{_p}-T1,2026-01-05,2026-01-05,{_p}-W-GHOST,,\n";
+        files[AuthorityCsv.ChildrenFile] += $"{_p}-C5,{_p}-T1,2026-01-05,2026-01-05,{_p}-W-GHOST,,,\n";
         files[AuthorityCsv.WorkersFile] += $"{_p}-W4,Dee,{_p}-T1,SocialWorker,2,\n";
 
         var response = await _http.PostAsync("/api/import", Form(files));

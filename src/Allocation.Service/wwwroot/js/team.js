@@ -484,7 +484,7 @@ function renderRecommendations(item, childId, recs) {
   const labelId = `recs-${childId}`;
   box.replaceChildren(
     el('span', { class: 'recs-label', id: labelId, text: 'Recommended:' }),
-    el('ol', { class: 'recs-list', 'aria-labelledby': labelId }, ...top.map(w => el('li', { dataset: { worker: w.workerId, rank: w.rank } },
+    el('ol', { class: 'recs-list', 'aria-labelledby': labelId }, ...top.map(w => el('li', { dataset: { recommended: w.workerId, rank: w.rank } },
       el('button', {
         type: 'button', class: 'link choose', text: `${w.name} (${w.ceiling - w.caseload} left)`,
         'aria-label': `Choose ${w.name} for ${childId}`, onclick: () => choose(childId, w.workerId),
@@ -514,7 +514,7 @@ async function preview(childId, workerId) {
   if (!workerId) {
     box.hidden = true;
     box.replaceChildren();
-    delete box.dataset.worker;
+    delete box.dataset.previewWorker;
     return;
   }
 
@@ -527,7 +527,7 @@ async function preview(childId, workerId) {
 
   const worker = board.workers.find(w => w.workerId === workerId);
   const name = worker?.name ?? workerId;
-  box.dataset.worker = workerId;
+  box.dataset.previewWorker = workerId;
   box.hidden = false;
   if (!outcome.ok) {
     box.dataset.outcome = 'refused';
