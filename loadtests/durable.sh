@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One measured run of the `durable` scenario: a throwaway PostgreSQL with durable commits (fsync=on,
-# synchronous_commit=on, full_page_writes=on), the service published in Release and run in Development on it, the load
+# synchronous_commit=on, full_page_writes=on), the service published in Release and run in Development on it (the
+# load generator signs in through the demo sign-in, so it is allowed on this throwaway database), the load
 # generator, then PostgreSQL's own statistics. Everything started here is stopped by its pid.
 #   loadtests/durable.sh LABEL [extra service environment, e.g. Persistence__GroupCommit=false] -- [scenario options]
 # Run it under `flock /tmp/allocation-measure.lock` on a shared machine. Output: loadtests/results/durable-LABEL-*.
@@ -61,7 +62,7 @@ echo "service: $publish ($(cat "$publish/COMMIT" 2>/dev/null || git -C "$root" r
   cd "$publish"
   exec env ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$http_port" \
     ConnectionStrings__Allocation="$cs" Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" \
-    Orleans__ClusterId="durable-$stamp" Seeding__Demo=false Logging__LogLevel__Default=Warning Logging__LogLevel__Allocation.Service.Persistence=Information \
+    Orleans__ClusterId="durable-$stamp" Seeding__Demo=false DemoSignIn__AllowOnPostgreSQL=true Logging__LogLevel__Default=Warning Logging__LogLevel__Allocation.Service.Persistence=Information \
     ${PERF_SECONDS:+DOTNET_PerfMapEnabled=1} "${service_env[@]}" ./Allocation.Service
 ) > "$out.service.log" 2>&1 &
 service_pid=$!

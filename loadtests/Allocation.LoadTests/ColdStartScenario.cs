@@ -113,6 +113,8 @@ public static partial class ColdStartScenario
                 ["ASPNETCORE_URLS"] = url.ToString(),
                 ["ConnectionStrings__Allocation"] = connection,
                 ["Seeding__Demo"] = "false",
+                // The run signs in through the demo sign-in, refused on PostgreSQL unless allowed (throwaway databases only).
+                ["DemoSignIn__AllowOnPostgreSQL"] = "true",
                 ["Orleans__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Orleans__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Logging__Console__FormatterName"] = "simple",

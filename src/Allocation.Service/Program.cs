@@ -16,7 +16,8 @@ if (args is ["import", .. var importArgs])
     return;
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// An environment or address the reader sets is the one that runs; `dotnet run` alone gives the demo (LaunchDefaults).
+var builder = WebApplication.CreateBuilder(LaunchDefaults.Options(args)).UseLaunchDefaultUrls();
 // The hosting layer logs each request's URL with its query string, where SignalR clients carry their access token
 // (browsers cannot set headers on WebSockets). Set in code, after configuration, so no log level setting undoes it.
 builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
@@ -24,10 +25,10 @@ builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.W
 var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
-builder.AddAllocationIdentity();
+builder.AddAllocationIdentity(storage);
 builder.Services.AddAuditTrail(storage);
 builder.Services.AddSingleton<ImportProgress>();
-builder.Services.AddDemoSeeding();
+builder.Services.AddDemoSeeding(storage);
 // After seeding: the demo's first threshold report runs over the seeded authority.
 builder.AddNightlyChecks(storage);
 builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));

@@ -1,5 +1,6 @@
 using Allocation.Grains;
 using Allocation.Service.Api;
+using Allocation.Service.Hosting;
 using Allocation.Service.Seeding;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -7,21 +8,52 @@ using Microsoft.Extensions.Options;
 namespace Allocation.Service.Security;
 
 /// <summary>
-/// The demo's sign-in: pick one of the seeded users and get a token for them. Mapped only when the demo signs its own
-/// tokens, which is only ever in Development (<see cref="IdentitySetup.AddAllocationIdentity"/>); in Production these
-/// routes do not exist.
+/// The demo's sign-in: pick one of the seeded users and get a token for them, without a password. It exists only in
+/// Development with no identity provider (<see cref="IdentitySetup.AddAllocationIdentity"/>); in Production these routes
+/// do not exist. On PostgreSQL it would hand anyone the head of service's access to real data, so there it is refused
+/// unless <see cref="AllowOnPostgreSQLSetting"/> is true (load tests on a throwaway database), and a warning naming the
+/// risk is logged on every start while it is.
 /// </summary>
-public static class DemoSignIn
+public static partial class DemoSignIn
 {
+    /// <summary><c>DemoSignIn__AllowOnPostgreSQL=true</c>: the demo sign-in on a PostgreSQL store, for load tests only.</summary>
+    public const string AllowOnPostgreSQLSetting = "DemoSignIn:AllowOnPostgreSQL";
+
+    public const string RefusedRule = "demo-sign-in-refused-on-postgresql";
+
     public sealed record SignInBody(string UserId);
 
     public sealed record SignedIn(string AccessToken, DateTimeOffset ExpiresAt, DemoUser User);
 
+    /// <summary>Whether the demo, where there is no identity provider, may sign its own tokens on this store.</summary>
+    public static bool IsAllowed(IConfiguration configuration, StorageMode storage) =>
+        !storage.IsPostgres || configuration.GetValue<bool>(AllowOnPostgreSQLSetting);
+
     public static IEndpointRouteBuilder MapDemoSignIn(this IEndpointRouteBuilder app)
     {
-        if (app.ServiceProvider.GetService<DemoTokens>() is null)
+        var services = app.ServiceProvider;
+        var storage = services.GetRequiredService<StorageMode>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DemoSignIn).FullName!);
+        if (services.GetService<DemoTokens>() is null)
         {
+            if (storage.IsPostgres && string.IsNullOrWhiteSpace(services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value.Authority))
+            {
+                LogRefused(logger);
+                app.MapMethods("/api/demo/{**rest}", [HttpMethods.Get, HttpMethods.Post], () => TypedResults.Problem(
+                    "The demo sign-in is refused on PostgreSQL: it would let anyone act as any user of the data in this database " +
+                    "without a password. Sign in through the identity provider (Identity__Authority, Identity__Audience); " +
+                    "for a load test on a throwaway database only, set DemoSignIn__AllowOnPostgreSQL=true.",
+                    statusCode: StatusCodes.Status403Forbidden, title: "Demo sign-in refused",
+                    extensions: new Dictionary<string, object?> { ["rule"] = RefusedRule }))
+                    .AllowAnonymous().ExcludeFromDescription();
+            }
+
             return app;
+        }
+
+        if (storage.IsPostgres)
+        {
+            LogAllowedOnDatabase(logger);
         }
 
         var api = app.MapGroup("/api/demo").WithTags("Demo sign-in").AllowAnonymous();
@@ -61,4 +93,13 @@ public static class DemoSignIn
             : new DemoUser(w.Id, w.Name, [UserRole.SocialWorker], [], w.Id, $"{w.Role}, {teams.GetValueOrDefault(w.TeamId, w.TeamId)}"));
         return users.Concat(workers).ToList();
     }
+
+    [LoggerMessage(EventId = 8101, Level = LogLevel.Warning, Message = "DemoSignIn__AllowOnPostgreSQL=true: the demo sign-in is open on PostgreSQL. " +
+        "Anyone who can reach this service can act as any user, the head of service included, without a password, and read and change " +
+        "every child's record in this database. Use it only for load tests on a throwaway database.")]
+    private static partial void LogAllowedOnDatabase(ILogger logger);
+
+    [LoggerMessage(EventId = 8102, Level = LogLevel.Warning, Message = "No identity provider and the store is PostgreSQL: the demo sign-in is refused, so no one can sign in. " +
+        "Set Identity__Authority and Identity__Audience (or, for a load test on a throwaway database only, DemoSignIn__AllowOnPostgreSQL=true).")]
+    private static partial void LogRefused(ILogger logger);
 }

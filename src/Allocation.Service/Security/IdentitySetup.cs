@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Allocation.Service.Hosting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
@@ -78,10 +79,11 @@ public static class IdentitySetup
 
     /// <summary>
     /// JWT bearer authentication and the role policies. With an <c>Identity:Authority</c> the provider's tokens are
-    /// validated; without one, only in Development, the demo signs its own tokens (<see cref="DemoTokens"/>). Outside
-    /// Development a missing authority stops the start: there is no setting that turns the demo sign-in on there.
+    /// validated; without one, only in Development, the demo signs its own tokens (<see cref="DemoTokens"/>), and on
+    /// PostgreSQL only when <see cref="DemoSignIn.AllowOnPostgreSQLSetting"/> says so. Outside Development a missing
+    /// authority stops the start: there is no setting that turns the demo sign-in on there.
     /// </summary>
-    public static WebApplicationBuilder AddAllocationIdentity(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddAllocationIdentity(this WebApplicationBuilder builder, StorageMode storage)
     {
         var section = builder.Configuration.GetSection(IdentityProviderOptions.SectionName);
         var identity = section.Get<IdentityProviderOptions>() ?? new IdentityProviderOptions();
@@ -94,7 +96,7 @@ public static class IdentitySetup
                 "The demo sign-in exists only in the Development environment.");
         }
 
-        if (demo)
+        if (demo && DemoSignIn.IsAllowed(builder.Configuration, storage))
         {
             builder.Services.AddSingleton<DemoTokens>();
         }
@@ -106,8 +108,11 @@ public static class IdentitySetup
                 o.MapInboundClaims = false;
                 if (demo)
                 {
-                    var tokens = services.GetRequiredService<DemoTokens>();
-                    o.TokenValidationParameters = tokens.ValidationParameters;
+                    // Without the demo's key (its sign-in refused on PostgreSQL) there is no key at all: no token validates.
+                    if (services.GetService<DemoTokens>() is { } tokens)
+                    {
+                        o.TokenValidationParameters = tokens.ValidationParameters;
+                    }
                 }
                 else
                 {

@@ -5,14 +5,19 @@ using Allocation.Grains;
 using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
+using Allocation.Service.Hosting;
 
 namespace Allocation.Service.Seeding;
 
 public static class DemoSeeding
 {
-    public static IServiceCollection AddDemoSeeding(this IServiceCollection services)
+    /// <summary>The demo is seeded by default in embedded mode only: into PostgreSQL only when <c>Seeding:Demo</c> says so,
+    /// so that invented teams and children never land in a real database by accident.</summary>
+    public static IServiceCollection AddDemoSeeding(this IServiceCollection services, StorageMode storage)
     {
-        services.AddOptions<SeedingOptions>().BindConfiguration(SeedingOptions.SectionName);
+        services.AddOptions<SeedingOptions>()
+            .Configure(o => o.Demo = !storage.IsPostgres)
+            .BindConfiguration(SeedingOptions.SectionName);
         // Registered after the silo, so it starts once the silo is up.
         services.AddHostedService<DemoSeeder>();
         return services;
@@ -23,7 +28,8 @@ public sealed class SeedingOptions
 {
     public const string SectionName = "Seeding";
 
-    /// <summary>Seed the demo authority at start-up if the authority has no teams yet.</summary>
+    /// <summary>Seed the demo authority at start-up if the authority has no teams yet. Default: true in embedded mode,
+    /// false on PostgreSQL.</summary>
     public bool Demo { get; set; }
 
     /// <summary>Relative to the content root or the app's base directory.</summary>
@@ -34,6 +40,7 @@ public sealed class SeedingOptions
 public sealed partial class DemoSeeder(
     IGrainFactory grains,
     Microsoft.Extensions.Options.IOptions<SeedingOptions> options,
+    StorageMode storage,
     IHostEnvironment environment,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     ILogger<DemoSeeder> logger) : IHostedService
@@ -44,7 +51,17 @@ public sealed partial class DemoSeeder(
     {
         if (!options.Value.Demo)
         {
+            if (storage.IsPostgres && environment.IsDevelopment())
+            {
+                LogNotSeededIntoDatabase();
+            }
+
             return;
+        }
+
+        if (storage.IsPostgres)
+        {
+            LogSeedingIntoDatabase();
         }
 
         var authority = grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key);
@@ -114,6 +131,13 @@ public sealed partial class DemoSeeder(
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Demo authority seeded: {Teams} teams, {Workers} workers, {Children} children in {Milliseconds} ms")]
     private partial void LogSeeded(int teams, int workers, int children, long milliseconds);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Demo seeding is off on PostgreSQL: the service starts with what the database holds. " +
+        "To seed the demo authority (invented teams, workers and children) into an empty database, start once with Seeding__Demo=true; to load real data, see README \"Bulk import\".")]
+    private partial void LogNotSeededIntoDatabase();
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Seeding__Demo=true: the demo authority's invented teams, workers and children are written to PostgreSQL if the authority has no teams")]
+    private partial void LogSeedingIntoDatabase();
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Demo seeding skipped: the authority already has teams")]
     private partial void LogSkipped();

@@ -4,7 +4,8 @@ using Microsoft.Extensions.Configuration;
 
 namespace Allocation.Tests.Infrastructure;
 
-/// <summary>The service with its co-hosted silo, in memory, on ports of its own. Demo seeding is off unless asked for.</summary>
+/// <summary>The service with its co-hosted silo, in memory, on ports of its own. Demo seeding is off unless asked for;
+/// a setting given as null is left unset.</summary>
 public class AppFactory : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
@@ -21,10 +22,20 @@ public class AppFactory : WebApplicationFactory<Program>
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(),
             ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
             ["Seeding:Demo"] = "false",
+            // Tests sign their users with the demo's key whatever the store; the refusal itself is tested with this unset.
+            [Allocation.Service.Security.DemoSignIn.AllowOnPostgreSQLSetting] = "true",
         };
+        // A null value unsets one of these defaults.
         foreach (var (key, value) in settings)
         {
-            _settings[key] = value;
+            if (value is null)
+            {
+                _settings.Remove(key);
+            }
+            else
+            {
+                _settings[key] = value;
+            }
         }
     }
 

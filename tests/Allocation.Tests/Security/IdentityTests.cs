@@ -71,7 +71,7 @@ public sealed class IdentityTests
     {
         var logs = new CapturingLoggerProvider();
         // Every request line logged, as an engineer chasing a problem might set it.
-        await using var factory = new LoggingFactory(logs, new() { ["Logging:LogLevel:Default"] = "Debug", ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug" });
+        await using var factory = new LoggingAppFactory(logs, new() { ["Logging:LogLevel:Default"] = "Debug", ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug" });
         var token = factory.Token(TestUsers.Leader);
         using var http = factory.CreateClient();
         http.DefaultRequestHeaders.Authorization = null;
@@ -93,35 +93,5 @@ public sealed class IdentityTests
     private sealed class ProductionFactory(Dictionary<string, string?> settings) : AppFactory(settings)
     {
         protected override string Environment => "Production";
-    }
-
-    private sealed class LoggingFactory(CapturingLoggerProvider logs, Dictionary<string, string?> settings) : AppFactory(settings)
-    {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            builder.ConfigureLogging(l => l.AddProvider(logs));
-        }
-    }
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(CapturingLoggerProvider owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                owner.Messages.Enqueue($"{category}: {formatter(state, exception)}");
-        }
     }
 }

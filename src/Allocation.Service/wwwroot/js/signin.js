@@ -1,5 +1,5 @@
 // Demo sign-in: lists the seeded users by role and signs in as the one chosen. The service answers 404 here
-// outside the demo (Development with no identity provider), and the page says so.
+// outside the demo (Development with no identity provider), 403 on PostgreSQL unless allowed, and the page says so.
 import { el } from './boards.js';
 import { roleLabels, saveSession } from './session.js';
 
@@ -13,7 +13,14 @@ async function load() {
   container.setAttribute('aria-busy', 'false');
   if (!response.ok) {
     container.replaceChildren();
-    document.getElementById('unavailable').hidden = false;
+    const unavailable = document.getElementById('unavailable');
+    // Refused (403, a development service on PostgreSQL): the service's own words say why and what to set.
+    const problem = response.status === 403 ? await response.json().catch(() => null) : null;
+    if (problem?.detail) {
+      unavailable.textContent = problem.detail;
+    }
+
+    unavailable.hidden = false;
     return;
   }
 
