@@ -62,7 +62,8 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
         var item = board.Locator("li.queue-item[data-child='C-B1002']");
         await Expect(item).ToBeVisibleAsync();
 
-        await item.DragToAsync(card);
+        // Dragged by its heading line: the middle of the item holds its recommended workers' buttons.
+        await item.Locator(".row").DragToAsync(card);
 
         await Expect(item).ToHaveCountAsync(0);
         await Expect(card).ToHaveAttributeAsync("data-caseload", (before + 1).ToString());
