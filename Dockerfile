@@ -3,11 +3,15 @@
 #   docker build -t allocation .
 #   docker run -p 8080:8080 \
 #     -e ConnectionStrings__Allocation='Host=db;Port=5432;Database=allocation;Username=allocation;Password=...' \
+#     -e Identity__Authority='https://login.example.gov.uk/realms/children' -e Identity__Audience='allocation-api' \
 #     allocation
 #
 # Production needs ConnectionStrings__Allocation (PostgreSQL): without it the service refuses to start, because
-# the in-memory store would lose every allocation on restart. When several containers form one cluster, set
-# Orleans__AdvertisedIP to the address other silos reach this container on (default 127.0.0.1).
+# the in-memory store would lose every allocation on restart. It needs the identity provider (Identity__Authority,
+# Identity__Audience) too: Production has no demo sign-in. When several containers form one cluster, set
+# Orleans__AdvertisedIP to the address other silos reach this container on (default 127.0.0.1; the silo listens there
+# only), and give each the same Orleans__Tls__CertificatePath (a mounted .pfx) and Orleans__Tls__CertificatePassword:
+# silo-to-silo traffic is mutual TLS. There is no Orleans gateway.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
@@ -31,8 +35,8 @@ ENV ASPNETCORE_URLS=http://+:8080 \
     ASPNETCORE_HTTP_PORTS= \
     ASPNETCORE_ENVIRONMENT=Production
 
-# HTTP, Orleans silo-to-silo, Orleans gateway.
-EXPOSE 8080 11111 30000
+# HTTP, and the Orleans silo port (for the other silos of the cluster only: keep it on the private network).
+EXPOSE 8080 11111
 
 # The image's built-in non-root user.
 USER $APP_UID

@@ -62,7 +62,7 @@ echo "service: $publish ($(cat "$publish/COMMIT" 2>/dev/null || git -C "$root" r
   cd "$publish"
   exec env ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$http_port" \
     ConnectionStrings__Allocation="$cs" Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" \
-    Orleans__ClusterId="durable-$stamp" Seeding__Demo=false DemoSignIn__AllowOnPostgreSQL=true Logging__LogLevel__Default=Warning Logging__LogLevel__Allocation.Service.Persistence=Information \
+    Orleans__ClusterId="durable-$stamp" Seeding__Demo=false DemoSignIn__AllowOnPostgreSQL=true RateLimits__Commands__PermitLimit=1000000000 Logging__LogLevel__Default=Warning Logging__LogLevel__Allocation.Service.Persistence=Information \
     ${PERF_SECONDS:+DOTNET_PerfMapEnabled=1} "${service_env[@]}" ./Allocation.Service
 ) > "$out.service.log" 2>&1 &
 service_pid=$!

@@ -113,6 +113,8 @@ public static partial class ColdStartScenario
                 ["ASPNETCORE_URLS"] = url.ToString(),
                 ["ConnectionStrings__Allocation"] = connection,
                 ["Seeding__Demo"] = "false",
+                // One load-test user sends every command: far over a person's limit.
+                ["RateLimits__Commands__PermitLimit"] = "1000000000",
                 // The run signs in through the demo sign-in, refused on PostgreSQL unless allowed (throwaway databases only).
                 ["DemoSignIn__AllowOnPostgreSQL"] = "true",
                 ["Orleans__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Allocation.Grains;
 using Allocation.Grains.Boards;
 using Allocation.Grains.Children;
+using Allocation.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -30,12 +31,10 @@ public static class GrainMemoryScenario
         var recentReceipts = Array.IndexOf(args, "--receipts") is var r and >= 0 && r + 1 < args.Length && args[r + 1] == "recent";
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddOptions<AllocationOptions>();
-        builder.Services.AddKeyedSingleton(AllocationClock.Key, TimeProvider.System);
-        builder.Services.AddBoardPublishing();
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort: 11312, gatewayPort: 30312);
+            silo.AddAllocationGrains();
             silo.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, new TypicalChildStorage(recentReceipts));
             // Nothing may be collected while it is measured.
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromHours(1));

@@ -4,7 +4,9 @@ using Allocation.Grains;
 using Allocation.Grains.Authority;
 using Allocation.Grains.Boards;
 using Allocation.Grains.Children;
+using Allocation.Grains.Hosting;
 using Allocation.Grains.Kpis;
+using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,9 +19,9 @@ namespace Allocation.LoadTests;
 
 /// <summary>
 /// The nightly threshold checks over a synthetic national-size authority (default 400,000 open children,
-/// 33,000 workers, 2,500 teams), in process. The team states the job reads are generated from a fixed seed and
-/// served by a grain storage provider, so each team grain activates from "storage" as it would from PostgreSQL
-/// after a restart. Timed: (1) the pure calculation over the same records in memory; (2) the job's fan-out over
+/// 33,000 workers, 2,500 teams), in process. The teams' and their children's and workers' states are generated from a
+/// fixed seed and served by a grain storage provider, so each team grain activates from "storage" (rebuilding its
+/// board from its members' facts) as it would from PostgreSQL after a restart. Timed: (1) the pure calculation over the same records in memory; (2) the job's fan-out over
 /// every team grain in a local silo, cold (activating all teams) and warm, exactly as NightlyThresholdChecks
 /// does it (ListTeams, bounded-parallel GetMeasures, BuildReport).
 /// Usage: nightly [--children N] [--workers N] [--teams N] [--parallel N] [--results DIR]
@@ -56,8 +58,9 @@ public static class NightlyScenario
         Console.WriteLine($"generated {teams:N0} teams, {workers:N0} workers, {children:N0} children in {generated.TotalSeconds:0.0} s");
 
         clock.Restart();
-        var pure = states.Select(s => (s.Key, s.Value.Name, ThresholdChecks.Measure(
-            new TeamSnapshot(s.Value.EstablishmentFte, s.Value.Workers.Values, s.Value.Children.Values, s.Value.Breaches), at, options))).ToList();
+        var pure = states.Select(s => (s.Key, s.Value.State.Name, ThresholdChecks.Measure(
+            new TeamSnapshot(s.Value.State.EstablishmentFte, s.Value.Facts.Workers.Select(w => w.Value.Summary(w.Key, options)).ToList(),
+                s.Value.Facts.Children.Select(c => c.Value.Summary(c.Key, at, options)).ToList(), s.Value.State.Breaches), at, options))).ToList();
         var pureReport = ThresholdChecks.BuildReport(UkCalendar.DateOf(at), at, pure, null, null);
         var pureTime = clock.Elapsed;
         Console.WriteLine($"pure calculation: {pureTime.TotalSeconds:0.00} s");
@@ -65,13 +68,12 @@ public static class NightlyScenario
         var storage = new GeneratedStorage(states);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddOptions<AllocationOptions>();
-        builder.Services.AddKeyedSingleton(AllocationClock.Key, TimeProvider.System);
-        builder.Services.AddBoardPublishing();
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort: 11311, gatewayPort: 30311);
+            silo.AddAllocationGrains();
             silo.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, storage);
+            silo.UseInMemoryReminderService();
         });
         using var host = builder.Build();
         await host.StartAsync();
@@ -121,16 +123,18 @@ public static class NightlyScenario
 
     /// <summary>Team states shaped like the national figures: caseloads around 12-16, some over the ceiling by
     /// override, ~6% of children waiting, a tail with more than 3 workers in a year, case records for most.</summary>
-    private static Dictionary<string, TeamState> Generate(int children, int workers, int teams, DateTimeOffset at, Random random)
+    private static Dictionary<string, GeneratedTeam> Generate(int children, int workers, int teams, DateTimeOffset at, Random random)
     {
         var today = UkCalendar.DateOf(at);
-        var states = new Dictionary<string, TeamState>(teams, StringComparer.Ordinal);
+        var states = new Dictionary<string, GeneratedTeam>(teams, StringComparer.Ordinal);
         var childNo = 0;
         var workerNo = 0;
         for (var t = 0; t < teams; t++)
         {
             var teamId = $"T{t:D5}";
-            var state = new TeamState { Exists = true, Name = $"Team {t + 1}" };
+            var state = new TeamState { Exists = true, Name = $"Team {t + 1}", ClocksWatched = true };
+            var workerStates = new List<KeyValuePair<string, SocialWorkerState>>();
+            var childStates = new List<KeyValuePair<string, ChildState>>();
             var teamWorkers = (workers / teams) + (t < workers % teams ? 1 : 0);
             var caseholders = new List<string>();
             for (var w = 0; w < teamWorkers; w++)
@@ -139,7 +143,13 @@ public static class NightlyScenario
                 var role = w == 0 ? WorkerRole.PracticeManager : random.NextDouble() < 0.12 ? WorkerRole.NewlyQualified : WorkerRole.SocialWorker;
                 var fte = random.NextDouble() < 0.15 ? 0.6m : 1m;
                 var ceiling = AllocationRules.Ceiling(role, fte, null, new AllocationOptions());
-                state.Workers[id] = new TeamWorkerSummary(id, id, role, fte, ceiling, [], false, random.NextDouble() < 0.03 ? 1 : 0, random.NextDouble() < 0.18);
+                var worker = new SocialWorkerState { Exists = true, Name = id, TeamId = teamId, Role = role, Fte = fte, Agency = random.NextDouble() < 0.18 };
+                if (random.NextDouble() < 0.03)
+                {
+                    worker.Caseload[$"C-over-{id}"] = new CaseEntry($"C-over-{id}", at, "generated", new CeilingOverride("head-of-service", "generated"));
+                }
+
+                workerStates.Add(new(id, worker));
                 if (ceiling > 0)
                 {
                     caseholders.Add(id);
@@ -165,8 +175,12 @@ public static class NightlyScenario
                 }
 
                 var clock = at.AddHours(-random.Next(1, 40));
-                state.Children[id] = new TeamChildSummary(id, 1, worker, worker is null ? null : at.AddDays(-random.Next(1, 300)), clock, clock.AddHours(24),
-                    "referral", false, spells - 1, periods, random.NextDouble() < 0.9 ? Record(random, today) : null);
+                childStates.Add(new(id, new ChildState
+                {
+                    Exists = true, Status = worker is null ? ChildStatus.Unallocated : ChildStatus.Allocated, TeamId = teamId, WorkerId = worker,
+                    Episode = 1, ReferredAt = clock, ClockStartedAt = clock, Deadline = clock.AddHours(24), ClockReason = "referral",
+                    WorkerHistory = periods, WorkerChanges = spells - 1, Version = 1, CaseRecord = random.NextDouble() < 0.9 ? Record(random, today) : null,
+                }));
             }
 
             for (var b = random.Next(0, 6); b > 0; b--)
@@ -174,7 +188,7 @@ public static class NightlyScenario
                 state.Breaches.Add(new EscalatedBreach("C", at.AddDays(-8), at.AddDays(-7), at.AddHours(-random.Next(1, 24 * 8)), []));
             }
 
-            states[teamId] = state;
+            states[teamId] = new GeneratedTeam(state, new TeamFacts(childStates, workerStates));
         }
 
         return states;
@@ -190,16 +204,21 @@ public static class NightlyScenario
             today.AddDays(-random.Next(0, 50)), today.AddDays(-random.Next(0, 60)));
     }
 
-    /// <summary>Serves the generated team states (and the authority's team list) as if read from the database.</summary>
-    private sealed class GeneratedStorage(Dictionary<string, TeamState> teams) : IGrainStorage
+    private sealed record GeneratedTeam(TeamState State, TeamFacts Facts);
+
+    /// <summary>Serves the generated states (teams, their members' facts, the authority's team list) as if read from the database.</summary>
+    private sealed class GeneratedStorage(Dictionary<string, GeneratedTeam> teams) : IGrainStorage, ITeamFacts
     {
-        private readonly AuthorityState _authority = new() { Teams = teams.ToDictionary(t => t.Key, t => t.Value.Name, StringComparer.Ordinal) };
+        private readonly AuthorityState _authority = new() { Teams = teams.ToDictionary(t => t.Key, t => t.Value.State.Name, StringComparer.Ordinal) };
+
+        public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) =>
+            Task.FromResult(teams.TryGetValue(teamId, out var team) ? team.Facts : TeamFacts.None);
 
         public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
         {
             object? state = stateName switch
             {
-                "team" => teams.GetValueOrDefault(grainId.Key.ToString()!),
+                "team" => teams.GetValueOrDefault(grainId.Key.ToString()!)?.State,
                 "authority" => _authority,
                 _ => null,
             };

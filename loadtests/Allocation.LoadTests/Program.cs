@@ -43,6 +43,12 @@ if (args is ["coldstart", ..])
     return await ColdStartScenario.Run(args[1..]);
 }
 
+// Faults injected under a mixed command load, then the shared invariant check (see Faults/FaultScenarios).
+if (args is ["faults", ..])
+{
+    return await Allocation.LoadTests.Faults.FaultScenarios.Run(args[1..]);
+}
+
 // Durable allocations per second on a ladder of rates (see DurableScenario).
 if (args is ["durable", ..])
 {

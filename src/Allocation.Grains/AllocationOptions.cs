@@ -36,5 +36,9 @@ public sealed class AllocationOptions
     /// <summary>How many command receipts a grain keeps for answering retried requests.</summary>
     public int ReceiptsKept { get; set; } = 64;
 
+    /// <summary>How often each team's durable reminder wakes it to check its children's clocks (at least a minute);
+    /// while a team is active a timer also fires at its queue's next deadline.</summary>
+    public TimeSpan ClockCheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
     public int CeilingFor(WorkerRole role) => RoleCeilings.TryGetValue(role, out var c) ? c : 0;
 }

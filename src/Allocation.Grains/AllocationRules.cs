@@ -10,6 +10,20 @@ namespace Allocation.Grains;
 public static class AllocationRules
 {
     /// <summary>
+    /// Caps on the lists a grain keeps for ever, far above any real case (a child with a thousand allocations or two
+    /// hundred transfers, a worker with two hundred spells of leave), so that repeated commands cannot grow one grain's
+    /// state, which is read and written whole, without bound. A command that would pass a cap is refused.
+    /// </summary>
+    public const int MaxWorkerPeriods = 1000, MaxTransfers = 200, MaxAbsences = 200;
+
+    /// <summary>A refusal when a list already holds <paramref name="cap"/> items, or null.</summary>
+    public static Refusal? CheckRecordCap(string what, int count, int cap) =>
+        count < cap
+            ? null
+            : Refusal.Conflict(Rules.RecordFull, $"This record already holds {count} {what}, the most it keeps.",
+                new Dictionary<string, decimal> { ["count"] = count, ["cap"] = cap });
+
+    /// <summary>
     /// A worker's ceiling: an explicit per-worker ceiling wins; otherwise the role's full-time ceiling pro rata
     /// by FTE, rounded down (0.5 FTE of 18 is 9; 0.8 of 18 is 14).
     /// </summary>

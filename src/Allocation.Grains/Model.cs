@@ -71,6 +71,8 @@ public static class Rules
     public const string RequestIdReused = "request-id-reused";
     public const string WorkerHasCaseload = "worker-has-caseload";
     public const string UnknownTeam = "unknown-team";
+    /// <summary>A list the grain keeps (a child's worker periods or transfers, a worker's absences) is at its cap.</summary>
+    public const string RecordFull = "record-full";
     /// <summary>The child's team or worker is no longer the one the caller's access was checked against.</summary>
     public const string ChildChanged = "child-changed";
     /// <summary>The worker's team is no longer the one the caller's access was checked against.</summary>

@@ -18,14 +18,12 @@ if (args is ["import", .. var importArgs])
 
 // An environment or address the reader sets is the one that runs; `dotnet run` alone gives the demo (LaunchDefaults).
 var builder = WebApplication.CreateBuilder(LaunchDefaults.Options(args)).UseLaunchDefaultUrls();
-// The hosting layer logs each request's URL with its query string, where SignalR clients carry their access token
-// (browsers cannot set headers on WebSockets). Set in code, after configuration, so no log level setting undoes it.
-builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
 var storage = StorageMode.From(builder.Configuration, builder.Environment);
 builder.AddAllocationSilo(storage);
 builder.Services.AddAllocationHealthChecks(storage);
 builder.AddAllocationIdentity(storage);
+builder.AddAllocationTelemetry();
 builder.Services.AddAuditTrail(storage);
 builder.Services.AddSingleton<ImportProgress>();
 builder.Services.AddDemoSeeding(storage);
@@ -35,7 +33,8 @@ builder.Services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Co
 // After the silo: the observer registers with a grain.
 builder.Services.AddHostedService<BoardObserverRegistration>();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ErrorResponses.Describe);
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(o => o.AddBearerSecurity());
+builder.Services.AddAllocationRateLimits();
 builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
@@ -53,10 +52,18 @@ if (!storage.IsPostgres)
 
 app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ErrorResponses.StatusCodeFor });
 app.UseStatusCodePages();
+app.UseSecurityHeaders();
+if (!app.Environment.IsDevelopment())
+{
+    app.UseHsts();
+}
+
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
+// After authorization: the limits are per signed-in user.
+app.UseRateLimiter();
 
 // The API's description is public; what it describes is not.
 app.MapOpenApi().AllowAnonymous();
@@ -74,7 +81,9 @@ app.MapAuditApi();
 app.MapGet("/api/me", (HttpContext http) => TypedResults.Ok(http.User.Allocation()))
     .RequireAuthorization(Policies.SignedIn).WithTags("Identity").WithSummary("The signed-in user: id, roles, teams, worker id.");
 app.MapNightlyChecksDashboard();
-app.MapHub<BoardsHub>("/hubs/boards");
+app.MapAllocationTelemetry();
+// A connection lives no longer than its token: the user's roles and teams are the token's.
+app.MapHub<BoardsHub>("/hubs/boards", o => o.CloseOnAuthenticationExpiration = true);
 
 app.Run();
 

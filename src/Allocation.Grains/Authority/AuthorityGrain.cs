@@ -17,10 +17,16 @@ public sealed class AuthorityGrain(
     /// <summary>One deployment serves one authority.</summary>
     public const string Key = "authority";
 
+    /// <summary>How often changed teams' pressures go out to the leaders' boards: every team change arrives here, and
+    /// the overview (a sum over every team) is built once per round instead of once per change.</summary>
+    public static readonly TimeSpan PublishEvery = TimeSpan.FromMilliseconds(200);
+
     // Not persisted: rebuilt from the teams when first needed, then kept current by their pushes.
     private readonly Dictionary<string, TeamPressure> _pressure = new(StringComparer.Ordinal);
     private readonly string _epoch = Guid.NewGuid().ToString("N");
+    private readonly Dictionary<string, TeamPressure> _unpublished = new(StringComparer.Ordinal);
     private Task? _loaded;
+    private IGrainTimer? _publishTimer;
     private long _version;
 
     /// <summary>
@@ -62,8 +68,26 @@ public sealed class AuthorityGrain(
         await EnsurePressures();
         if (Keep(pressure))
         {
+            if (_unpublished.Count == 0)
+            {
+                _publishTimer ??= this.RegisterGrainTimer(PublishChanges, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _publishTimer.Change(PublishEvery, Timeout.InfiniteTimeSpan);
+            }
+
+            _unpublished[pressure.TeamId] = pressure;
+        }
+    }
+
+    /// <summary>One delta per team changed since the last round, each with its newest pressure and the overview as it now is.</summary>
+    private async Task PublishChanges(CancellationToken cancellationToken)
+    {
+        var overview = Overview();
+        var changed = _unpublished.Values.ToList();
+        _unpublished.Clear();
+        foreach (var pressure in changed)
+        {
             _version++;
-            await boards.Publish(new OverviewDelta(_epoch, _version, pressure, Overview()));
+            await boards.Publish(new OverviewDelta(_epoch, _version, pressure, overview));
         }
     }
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-
 namespace Allocation.Grains.Boards;
 
 /// <summary>How grains push board changes. One per silo; it fans out to every registered host.</summary>
@@ -15,12 +13,6 @@ public interface IBoardPublisher
 
     /// <summary>Forget the cached host list (a host has just registered here).</summary>
     void Invalidate();
-}
-
-public static class BoardPublishing
-{
-    public static IServiceCollection AddBoardPublishing(this IServiceCollection services) =>
-        services.AddSingleton<IBoardPublisher, ObserverBoardPublisher>();
 }
 
 /// <summary>

@@ -24,7 +24,15 @@ public sealed record CaseRecord(
     [property: Id(4)] DateOnly? AssessmentStartedOn = null,
     [property: Id(5)] DateOnly? AssessmentCompletedOn = null,
     [property: Id(6)] DateOnly? LastSupervisionOn = null,
-    [property: Id(7)] DateOnly? LastManagementOversightOn = null)
+    [property: Id(7)] DateOnly? LastManagementOversightOn = null,
+    /// <summary>When the latest review of the child's plan (a CP review conference, a CLA review) was due, and when held.</summary>
+    [property: Id(8)] DateOnly? ReviewDueOn = null,
+    [property: Id(9)] DateOnly? ReviewDoneOn = null,
+    /// <summary>Whether the child was seen, and seen alone, during the latest assessment (KPI 11c).</summary>
+    [property: Id(10)] bool? ChildSeen = null,
+    [property: Id(11)] bool? ChildSeenAlone = null,
+    /// <summary>The child's previous referral, as the case management system holds it (for children loaded with a history).</summary>
+    [property: Id(12)] DateOnly? PreviousReferralOn = null)
 {
     /// <summary>A record that contradicts itself, or null when it is consistent.</summary>
     public Refusal? Check()
@@ -42,6 +50,16 @@ public sealed record CaseRecord(
         if (AssessmentCompletedOn is { } completed && (AssessmentStartedOn is not { } started || completed < started))
         {
             return Refusal.Invalid("case-record", "An assessment must start on or before the day it is completed.");
+        }
+
+        if (ReviewDoneOn is not null && ReviewDueOn is null)
+        {
+            return Refusal.Invalid("case-record", "A review held date needs the date the review was due.");
+        }
+
+        if (ChildSeenAlone == true && ChildSeen == false)
+        {
+            return Refusal.Invalid("case-record", "A child seen alone was seen.");
         }
 
         return null;

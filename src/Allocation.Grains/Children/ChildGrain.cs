@@ -1,3 +1,4 @@
+using Allocation.Grains.Kpis;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,9 @@ public sealed partial class ChildGrain(
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     ILogger<ChildGrain> logger) : Grain, IChildGrain, IRemindable
 {
-    private const string DeadlineReminder = "allocation-deadline";
+    /// <summary>Each child had a reminder of its own before the teams watched the clocks; one still registered
+    /// checks the clock once more when it fires, and removes itself.</summary>
+    private const string FormerDeadlineReminder = "allocation-deadline";
 
     /// <summary>
     /// How long a command's receipt is kept to answer a retry with the same request id. Retries come within minutes
@@ -65,6 +68,7 @@ public sealed partial class ChildGrain(
         }
 
         var now = time.GetUtcNow();
+        S.PreviousReferredAt = S.Exists ? S.ReferredAt : null;
         S.Exists = true;
         S.Episode++;
         S.TeamId = command.TeamId;
@@ -75,7 +79,6 @@ public sealed partial class ChildGrain(
         S.FamilyId = command.FamilyId ?? S.FamilyId;
         StartClock(now, S.Episode == 1 ? "referral" : "re-referral");
         var receipt = await Commit("refer", command.RequestId, null, command.TeamId, command.By);
-        await ArmDeadlineReminder();
         await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "referred", null, command.By,
             S.Episode == 1 ? $"{Id} referred to the team" : $"{Id} re-referred (episode {S.Episode})"));
         LogReferred(Id, S.TeamId, S.Episode);
@@ -134,6 +137,11 @@ public sealed partial class ChildGrain(
             return ChildResult.Refused(refusal);
         }
 
+        if (AllocationRules.CheckRecordCap("transfers", S.Transfers?.Count ?? 0, AllocationRules.MaxTransfers) is { } full)
+        {
+            return ChildResult.Refused(full);
+        }
+
         if (S.TeamId == command.ToTeamId)
         {
             return ChildResult.Refused(Refusal.Conflict(Rules.SameTeam, $"Child {Id} is already in team {command.ToTeamId}."));
@@ -149,7 +157,6 @@ public sealed partial class ChildGrain(
         S.WorkerId = null;
         StartClock(now, "transfer");
         var receipt = await Commit("transfer", command.RequestId, null, command.ToTeamId, command.By);
-        await ArmDeadlineReminder();
         if (previousWorker is not null)
         {
             await Worker(previousWorker).Release(Id);
@@ -185,13 +192,13 @@ public sealed partial class ChildGrain(
         }
 
         var receipt = await Commit("close", command.RequestId, null, S.TeamId, command.By);
-        await DisarmDeadlineReminder();
         if (previousWorker is not null)
         {
             await Worker(previousWorker).Release(Id);
         }
 
         await Team(S.TeamId).ChildLeft(Id, S.Version, Feed(now, "closed", previousWorker, command.By, $"{Id} closed: {command.Reason}"));
+        await GrainFactory.GetGrain<IClosedCasesGrain>(S.TeamId).Closed(new ClosedCase(Summary(), now));
         return new ChildResult(null, View(), receipt);
     }
 
@@ -269,13 +276,9 @@ public sealed partial class ChildGrain(
 
         var receipt = await Commit("import", $"import:{Id}", S.WorkerId, S.TeamId, null);
         await Team(S.TeamId).ChildChanged(Summary(), null);
-        if (S.Status == ChildStatus.Unallocated)
+        if (S.Status == ChildStatus.Unallocated && now >= S.Deadline)
         {
-            await ArmDeadlineReminder();
-            if (now >= S.Deadline)
-            {
-                await CheckClock();
-            }
+            await CheckClock();
         }
 
         return new ChildResult(null, View(), receipt);
@@ -316,7 +319,6 @@ public sealed partial class ChildGrain(
         S.WorkerId = null;
         StartClock(now, command.Reason);
         await Commit("release", command.RequestId, null, S.TeamId, command.By);
-        await ArmDeadlineReminder();
         await Worker(command.WorkerId).Release(Id);
         await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "returned-to-queue", command.WorkerId, command.By,
             $"{Id} back in the queue: {command.Reason}"));
@@ -346,25 +348,31 @@ public sealed partial class ChildGrain(
         }
 
         await RecordBreach(now);
-        await DisarmDeadlineReminder();
     }
+
+    public Task CheckClockInBackground() => CheckClock();
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (reminderName != DeadlineReminder)
+        if (reminderName != FormerDeadlineReminder)
         {
             return;
         }
 
         await CheckClock();
-        if (!S.Exists || S.Status != ChildStatus.Unallocated || S.ClockBreached)
+        if (await this.GetReminder(FormerDeadlineReminder) is { } reminder)
         {
-            await DisarmDeadlineReminder();
+            await this.UnregisterReminder(reminder);
         }
     }
 
     private async Task<ChildResult> AllocateTo(string workerId, string requestId, string command, string reason, string? by, CeilingOverride? ceilingOverride)
     {
+        if (AllocationRules.CheckRecordCap("worker periods", S.WorkerHistory.Count, AllocationRules.MaxWorkerPeriods) is { } full)
+        {
+            return ChildResult.Refused(full);
+        }
+
         var reservation = await Worker(workerId).Reserve(new ReservePlace(Id, S.TeamId, requestId, ceilingOverride));
         if (reservation.Refusal is { } refusal)
         {
@@ -377,9 +385,6 @@ public sealed partial class ChildGrain(
         EndPeriod(now, reason);
         BeginPeriod(workerId, now, reason, by, reservation.OverCeiling ? ceilingOverride : null);
         var receipt = await CommitOrRelease(command, requestId, workerId, by);
-        // Not on the allocation's path (it is a transaction of its own): a reminder that outlives a failed removal
-        // finds the child allocated when it fires, and disarms itself then.
-        _ = DisarmDeadlineReminderQuietly();
         if (previousWorker is not null)
         {
             await Worker(previousWorker).Release(Id);
@@ -533,26 +538,6 @@ public sealed partial class ChildGrain(
         }
     }
 
-    private async Task ArmDeadlineReminder()
-    {
-        if (S.Deadline is not { } deadline)
-        {
-            return;
-        }
-
-        var due = deadline - time.GetUtcNow();
-        await this.RegisterOrUpdateReminder(DeadlineReminder, due < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : due, TimeSpan.FromMinutes(5));
-    }
-
-    private async Task DisarmDeadlineReminder()
-    {
-        var reminder = await this.GetReminder(DeadlineReminder);
-        if (reminder is not null)
-        {
-            await this.UnregisterReminder(reminder);
-        }
-    }
-
     private void DropExpiredReceipts()
     {
         var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
@@ -612,31 +597,13 @@ public sealed partial class ChildGrain(
         static string? KnownOrNull(string? s) => s is null ? null : string.IsInterned(s) ?? s;
     }
 
-    private async Task DisarmDeadlineReminderQuietly()
-    {
-        try
-        {
-            await DisarmDeadlineReminder();
-        }
-        catch (Exception ex)
-        {
-            LogDisarmFailed(ex, Id);
-        }
-    }
-
     private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
 
     private ITeamGrain Team(string teamId) => GrainFactory.GetGrain<ITeamGrain>(teamId);
 
     private ISocialWorkerGrain Worker(string workerId) => GrainFactory.GetGrain<ISocialWorkerGrain>(workerId);
 
-    private TeamChildSummary Summary()
-    {
-        var windowStart = time.GetUtcNow() - _options.WorkerChangeWindow;
-        var recent = S.WorkerHistory.Where(p => p.To is null || p.To >= windowStart).ToList();
-        return new TeamChildSummary(Id, S.Version, S.WorkerId, S.Status == ChildStatus.Allocated ? S.WorkerHistory[^1].From : null,
-            S.ClockStartedAt ?? S.ReferredAt, S.Deadline ?? S.ReferredAt, S.ClockReason, S.ClockBreached, S.WorkerChanges, recent, S.CaseRecord, S.FamilyId);
-    }
+    private TeamChildSummary Summary() => S.Summary(Id, time.GetUtcNow(), _options);
 
     private ChildView View()
     {
@@ -670,9 +637,6 @@ public sealed partial class ChildGrain(
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Child {ChildId} in team {TeamId} breached the allocation deadline {Deadline}")]
     private partial void LogBreach(string childId, string teamId, DateTimeOffset deadline);
-
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Child {ChildId}: the deadline reminder was not removed after allocation; it will disarm itself when it fires")]
-    private partial void LogDisarmFailed(Exception exception, string childId);
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Worker {WorkerId} held child {ChildId} without a recorded allocation; released")]
     private partial void LogReconciled(string childId, string workerId);

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Allocation.Grains.Children;
 
 [GenerateSerializer]
-public sealed class ChildState
+public sealed class ChildState : Teams.ITeamMember
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public ChildStatus Status { get; set; }
@@ -39,6 +39,25 @@ public sealed class ChildState
     /// <summary>The case record the nightly threshold checks read; kept across episodes, replaced as a whole.</summary>
     [Id(19)] public CaseRecord? CaseRecord { get; set; }
 
+    /// <summary>An open child is on its team's board; a closed one (or none) is on no board.</summary>
+    [JsonIgnore] public string? BoardTeam => Exists && Status != ChildStatus.Closed ? TeamId : null;
+
+    /// <summary>What the child's team shows of it, from the child's own facts.</summary>
+    public Teams.TeamChildSummary Summary(string childId, DateTimeOffset now, AllocationOptions options)
+    {
+        // The rolling window's periods, and every period of this episode: KPI 1 follows a case for 12 months from referral.
+        var windowStart = now - options.WorkerChangeWindow;
+        var from = windowStart < ReferredAt ? windowStart : ReferredAt;
+        var recent = WorkerHistory.Where(p => p.To is null || p.To >= from).ToList();
+        var transfers = Transfers?.Where(t => t.At >= windowStart).Select(t => t.At).ToList();
+        return new Teams.TeamChildSummary(childId, Version, WorkerId, Status == ChildStatus.Allocated ? WorkerHistory[^1].From : null,
+            ClockStartedAt ?? ReferredAt, Deadline ?? ReferredAt, ClockReason, ClockBreached, WorkerChanges, recent, CaseRecord,
+            ReferredAt, PreviousReferredAt, transfers is { Count: > 0 } ? transfers : null, FamilyId);
+    }
+
+    /// <summary>When the episode before this one was referred (for re-referrals within 12 months); null for a first referral.</summary>
+    [Id(20), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DateTimeOffset? PreviousReferredAt { get; set; }
+
     /// <summary>The family in the authority's case management system, where known: brothers and sisters share it.</summary>
-    [Id(20), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FamilyId { get; set; }
+    [Id(21), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FamilyId { get; set; }
 }

@@ -37,9 +37,14 @@ public interface IChildGrain : IGrainWithStringKey
     [OneWay]
     Task ConfirmAllocation(string workerId);
 
-    /// <summary>Records a breach if the allocation deadline has passed. The durable reminder calls this; so does
-    /// activation, because reminders can be late.</summary>
+    /// <summary>Records a breach if the allocation deadline has passed. The team's clock watch calls this at the
+    /// deadline; so does the child's activation, because a watch can be late.</summary>
     Task CheckClock();
+
+    /// <summary><see cref="CheckClock"/>, one-way: the team asks without waiting, so it never waits on a child that
+    /// is itself telling the team about the breach.</summary>
+    [OneWay]
+    Task CheckClockInBackground();
 }
 
 /// <summary>

@@ -1,78 +1,64 @@
-using Allocation.Grains.Children;
 using Allocation.Grains.Teams;
 
 namespace Allocation.Grains.Kpis;
 
-/// <summary>What the team grain holds, as the checks read it.</summary>
+/// <summary>What the team grain holds, as the checks read it, with the team's cases closed in the last two years.</summary>
 public sealed record TeamSnapshot(
     decimal? EstablishmentFte,
     IReadOnlyCollection<TeamWorkerSummary> Workers,
     IReadOnlyCollection<TeamChildSummary> Children,
-    IReadOnlyList<EscalatedBreach> Breaches);
+    IReadOnlyList<EscalatedBreach> Breaches,
+    IReadOnlyCollection<ClosedCase>? Closed = null);
+
+/// <summary>A child or worker behind a figure, with why (e.g. "visit due 2026-11-20, not done", "no record").</summary>
+[GenerateSerializer, Immutable]
+public sealed record BehindItem(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Note);
 
 /// <summary>
-/// A team's counts behind the KPIs on one night. Counts rather than percentages, so the authority's figures are
-/// the sums of its teams' and never an average of averages.
+/// One KPI's counts for a team: numerator and denominator (FTE for the staffing KPIs), the children or workers that
+/// count against the target, and for a cohort KPI the previous cohort's counts.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record TeamMeasures(
-    [property: Id(0)] int Caseholders,
-    [property: Id(1)] int CaseholdersAtOrUnderCeiling,
-    [property: Id(2)] int CasesHeld,
-    [property: Id(3)] int MaxCaseload,
-    [property: Id(4)] int OverridesInForce,
-    [property: Id(5)] int OpenChildren,
-    [property: Id(6)] int Unallocated,
-    [property: Id(7)] double LongestWaitHours,
-    [property: Id(8)] int BreachesLastDay,
-    [property: Id(9)] int BreachesLastWeek,
-    [property: Id(10)] int ChildrenOverWorkerThreshold,
-    [property: Id(11)] int NewlyOverWorkerThreshold,
-    /// <summary>Null when the establishment is not known; then the two FTE figures below are zero.</summary>
-    [property: Id(12)] decimal? EstablishmentFte,
-    [property: Id(13)] decimal FilledFte,
-    [property: Id(14)] decimal AgencyFte,
-    [property: Id(15)] int VisitsDue,
-    [property: Id(16)] int VisitsInTimescale,
-    [property: Id(17)] int Assessments,
-    [property: Id(18)] int AssessmentsInTimescale,
-    [property: Id(19)] int SupervisionRecords,
-    [property: Id(20)] int SupervisionInTimescale,
-    [property: Id(21)] int OversightRecords,
-    [property: Id(22)] int OversightInTimescale,
-    [property: Id(23)] int CpPlans,
-    [property: Id(24)] int CpPlansOver18Months,
-    [property: Id(25)] int CinPlans,
-    [property: Id(26)] int CinPlansOver2Years)
+public sealed record Tally(
+    [property: Id(0)] decimal Numerator,
+    [property: Id(1)] decimal Denominator,
+    [property: Id(2)] IReadOnlyList<BehindItem> Behind,
+    [property: Id(3)] int NoRecord = 0,
+    [property: Id(4)] decimal PriorNumerator = 0,
+    [property: Id(5)] decimal PriorDenominator = 0)
 {
-    public static readonly TeamMeasures Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static readonly Tally Empty = new(0, 0, []);
+}
 
-    public static TeamMeasures Combine(IEnumerable<TeamMeasures> teams) => teams.Aggregate(Empty, (a, b) => new TeamMeasures(
-        a.Caseholders + b.Caseholders,
-        a.CaseholdersAtOrUnderCeiling + b.CaseholdersAtOrUnderCeiling,
-        a.CasesHeld + b.CasesHeld,
-        Math.Max(a.MaxCaseload, b.MaxCaseload),
-        a.OverridesInForce + b.OverridesInForce,
-        a.OpenChildren + b.OpenChildren,
-        a.Unallocated + b.Unallocated,
-        Math.Max(a.LongestWaitHours, b.LongestWaitHours),
-        a.BreachesLastDay + b.BreachesLastDay,
-        a.BreachesLastWeek + b.BreachesLastWeek,
-        a.ChildrenOverWorkerThreshold + b.ChildrenOverWorkerThreshold,
-        a.NewlyOverWorkerThreshold + b.NewlyOverWorkerThreshold,
-        a.EstablishmentFte is null && b.EstablishmentFte is null ? null : (a.EstablishmentFte ?? 0) + (b.EstablishmentFte ?? 0),
-        a.FilledFte + b.FilledFte,
-        a.AgencyFte + b.AgencyFte,
-        a.VisitsDue + b.VisitsDue,
-        a.VisitsInTimescale + b.VisitsInTimescale,
-        a.Assessments + b.Assessments,
-        a.AssessmentsInTimescale + b.AssessmentsInTimescale,
-        a.SupervisionRecords + b.SupervisionRecords,
-        a.SupervisionInTimescale + b.SupervisionInTimescale,
-        a.OversightRecords + b.OversightRecords,
-        a.OversightInTimescale + b.OversightInTimescale,
-        a.CpPlans + b.CpPlans,
-        a.CpPlansOver18Months + b.CpPlansOver18Months,
-        a.CinPlans + b.CinPlans,
-        a.CinPlansOver2Years + b.CinPlansOver2Years));
+/// <summary>
+/// A team's counts behind the KPIs on one night, by KPI id. Counts rather than percentages, so the authority's figures
+/// are the sums of its teams' and never an average of averages.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record TeamMeasures([property: Id(0)] IReadOnlyDictionary<string, Tally> Tallies)
+{
+    public static readonly TeamMeasures Empty = new(new Dictionary<string, Tally>());
+
+    public Tally this[string kpiId] => Tallies.GetValueOrDefault(kpiId) ?? Tally.Empty;
+
+    /// <summary>The authority's counts: sums of the teams' (the largest, for a maximum); the lists stay with the teams.</summary>
+    public static TeamMeasures Combine(IEnumerable<TeamMeasures> teams)
+    {
+        var sums = new Dictionary<string, Tally>(StringComparer.Ordinal);
+        foreach (var team in teams)
+        {
+            foreach (var (id, t) in team.Tallies)
+            {
+                var max = KpiCatalog.Find(id)?.Figure == FigureKind.Max;
+                sums[id] = sums.TryGetValue(id, out var a)
+                    ? new Tally(max ? Math.Max(a.Numerator, t.Numerator) : a.Numerator + t.Numerator, a.Denominator + t.Denominator, [],
+                        a.NoRecord + t.NoRecord, a.PriorNumerator + t.PriorNumerator, a.PriorDenominator + t.PriorDenominator)
+                    : t with { Behind = [] };
+            }
+        }
+
+        return new TeamMeasures(sums);
+    }
 }

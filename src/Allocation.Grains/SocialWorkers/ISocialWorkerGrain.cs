@@ -32,7 +32,9 @@ public sealed record UpsertWorker(
     [property: Id(2)] WorkerRole Role,
     [property: Id(3)] decimal Fte,
     [property: Id(4)] int? Ceiling = null,
-    [property: Id(5)] bool Agency = false);
+    [property: Id(5)] bool Agency = false,
+    /// <summary>Dates the worker's own supervision was recorded; null keeps those already held.</summary>
+    [property: Id(6)] IReadOnlyList<DateOnly>? Supervisions = null);
 
 [GenerateSerializer, Immutable]
 public sealed record ReservePlace(
@@ -92,7 +94,8 @@ public sealed record WorkerView(
     [property: Id(10)] Absence? AbsentNow,
     [property: Id(11)] bool HasLeft,
     [property: Id(12)] int OverridesInForce,
-    [property: Id(13)] bool Agency = false);
+    [property: Id(13)] bool Agency = false,
+    [property: Id(14)] IReadOnlyList<DateOnly>? Supervisions = null);
 
 /// <summary>Children to move off a caseload because the worker is absent or has left, and how.</summary>
 [GenerateSerializer, Immutable]

@@ -68,6 +68,12 @@ public sealed partial class SocialWorkerGrain(
         S.Fte = command.Fte;
         S.ExplicitCeiling = command.Ceiling;
         S.Agency = command.Agency;
+        if (command.Supervisions is { } supervisions)
+        {
+            var since = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddYears(-1);
+            S.Supervisions = supervisions.Where(d => d >= since).Distinct().Order().ToList();
+        }
+
         await state.WriteStateAsync();
         if (previousTeam is not null && previousTeam != command.TeamId)
         {
@@ -147,6 +153,11 @@ public sealed partial class SocialWorkerGrain(
         if (command.To is { } to && to <= command.From)
         {
             return WorkerResult.Refused(Refusal.Invalid("absence-dates", "An absence must end after it starts."));
+        }
+
+        if (AllocationRules.CheckRecordCap("absences", S.Absences.Count, AllocationRules.MaxAbsences) is { } full)
+        {
+            return WorkerResult.Refused(full);
         }
 
         S.Absences.Add(new Absence(command.From, command.To, command.Reason));
@@ -265,15 +276,13 @@ public sealed partial class SocialWorkerGrain(
         }
     }
 
-    private Task PublishToTeam() =>
-        GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(new TeamWorkerSummary(
-            Id, S.Name, S.Role, S.Fte, Ceiling, S.Absences.ToList(), S.HasLeft, S.Caseload.Values.Count(c => c.Override is not null), S.Agency));
+    private Task PublishToTeam() => GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(S.Summary(Id, _options));
 
     private WorkerView View() => new(
         Id, S.Name, S.TeamId, S.Role, S.Fte, Ceiling, S.ExplicitCeiling, S.Caseload.Count,
         S.Caseload.Values.OrderBy(c => c.AllocatedAt).ToList(), S.Absences.ToList(),
         AllocationRules.AbsenceAt(S.Absences, time.GetUtcNow()), S.HasLeft,
-        S.Caseload.Values.Count(c => c.Override is not null), S.Agency);
+        S.Caseload.Values.Count(c => c.Override is not null), S.Agency, S.Supervisions);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Worker {WorkerId} took child {ChildId} over the ceiling ({Caseload}/{Ceiling}) by override of {OverrideBy}")]
     private partial void LogOverride(string workerId, string childId, int caseload, int ceiling, string overrideBy);

@@ -1,7 +1,7 @@
 namespace Allocation.Grains.SocialWorkers;
 
 [GenerateSerializer]
-public sealed class SocialWorkerState
+public sealed class SocialWorkerState : Teams.ITeamMember
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public string Name { get; set; } = "";
@@ -23,4 +23,15 @@ public sealed class SocialWorkerState
 
     /// <summary>Agency staff rather than employed; reported as the agency share.</summary>
     [Id(12)] public bool Agency { get; set; }
+
+    /// <summary>A worker is on their team's board (as a leaver too, for the nightly checks) once they exist.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public string? BoardTeam => Exists ? TeamId : null;
+
+    /// <summary>What the worker's team shows of them, from the worker's own facts.</summary>
+    public Teams.TeamWorkerSummary Summary(string workerId, AllocationOptions options) => new(
+        workerId, Name, Role, Fte, AllocationRules.Ceiling(Role, Fte, ExplicitCeiling, options), Absences.ToList(), HasLeft,
+        Caseload.Values.Count(c => c.Override is not null), Agency, Supervisions);
+
+    /// <summary>The last year of the worker's own supervision dates, for KPI 43 (supervision in each of three months).</summary>
+    [Id(13)] public List<DateOnly>? Supervisions { get; set; }
 }

@@ -1,8 +1,9 @@
 namespace Allocation.Grains.Teams;
 
 /// <summary>
-/// A team and its board. The team keeps a summary of each of its open children and each of its workers, sent by
-/// those grains after every change, so the board and the team's pressure are read without activating them.
+/// A team and its board. The board is a projection: built from the stored facts of the team's open children and its
+/// workers when the team activates, then kept current by the summary each of those grains sends after every change,
+/// so the board and the team's pressure are read without activating them and nothing of it is written per change.
 /// </summary>
 public interface ITeamGrain : IGrainWithStringKey
 {
@@ -19,8 +20,8 @@ public interface ITeamGrain : IGrainWithStringKey
     Task BreachRaised(BreachNotice breach);
 
     /// <summary>
-    /// The board. Interleaves with a change being stored (usually answering with the board as it was before it), so
-    /// reads never wait for a database write; clients get the change as a delta with the next version.
+    /// The board. Interleaves with a breach's escalation being stored, so reads never wait for a database write;
+    /// clients get each change as a delta with the next version.
     /// </summary>
     [ReadOnly, AlwaysInterleave]
     Task<TeamBoard> GetBoard();
@@ -67,7 +68,9 @@ public sealed record TeamWorkerSummary(
     [property: Id(6)] bool HasLeft,
     [property: Id(7)] int OverridesInForce,
     /// <summary>Agency (not employed) staff, for the nightly agency-share check.</summary>
-    [property: Id(8)] bool Agency = false);
+    [property: Id(8)] bool Agency = false,
+    /// <summary>Dates the worker's own supervision was recorded (recent ones), for KPI 43.</summary>
+    [property: Id(9)] IReadOnlyList<DateOnly>? Supervisions = null);
 
 /// <summary>What the team needs to know of an open child: its worker, its clock, its worker-change figures.</summary>
 [GenerateSerializer, Immutable]
@@ -85,8 +88,13 @@ public sealed record TeamChildSummary(
     [property: Id(9)] IReadOnlyList<Children.WorkerPeriod> RecentPeriods,
     /// <summary>Visits, assessment, plan, supervision and oversight dates, for the nightly threshold checks.</summary>
     [property: Id(10)] Children.CaseRecord? CaseRecord = null,
+    /// <summary>When the current episode was referred, and the referral before it (KPI 1 cohorts, KPI 3 re-referrals).</summary>
+    [property: Id(11)] DateTimeOffset? ReferredAt = null,
+    [property: Id(12)] DateTimeOffset? PreviousReferredAt = null,
+    /// <summary>When the child moved between teams in the last 12 months (transfer points).</summary>
+    [property: Id(13)] IReadOnlyList<DateTimeOffset>? RecentTransfers = null,
     /// <summary>The child's family, so a worker already holding a brother or sister can be recommended.</summary>
-    [property: Id(11)] string? FamilyId = null);
+    [property: Id(14)] string? FamilyId = null);
 
 [GenerateSerializer, Immutable]
 public sealed record FeedItem(
@@ -151,7 +159,9 @@ public sealed record QueueItem(
     [property: Id(4)] ClockStatus Clock,
     [property: Id(5)] double SecondsLeft,
     [property: Id(6)] int DistinctWorkersLast12Months,
-    [property: Id(7)] bool Flagged);
+    [property: Id(7)] bool Flagged,
+    /// <summary>The child's plan (CIN, CP, CLA, care leaver) from its case record, which a manager needs when allocating.</summary>
+    [property: Id(8)] Children.PlanType? Plan = null);
 
 [GenerateSerializer, Immutable]
 public sealed record TeamBoard(

@@ -1,19 +1,28 @@
 using Allocation.Grains.Authority;
 using Allocation.Grains.Boards;
+using Allocation.Grains.Children;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Allocation.Grains.Teams;
 
+/// <summary>
+/// A team: its name, establishment and escalated breaches (stored), its board (a <see cref="TeamProjection"/> rebuilt
+/// from its children's and workers' facts on activation and kept current by their summaries, never stored), and the
+/// watch on its children's 24-hour clocks: a timer at the queue's next deadline while active, and one durable reminder
+/// per team that wakes it after a restart or a deactivation. The deadline itself is in each child's state; the child
+/// decides and records the breach.
+/// </summary>
 public sealed partial class TeamGrain(
     [PersistentState("team", GrainStorage.Name)] IPersistentState<TeamState> state,
     IOptions<AllocationOptions> options,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     IBoardPublisher boards,
-    ILogger<TeamGrain> logger) : Grain, ITeamGrain
+    ITeamFacts facts,
+    ILogger<TeamGrain> logger) : Grain, ITeamGrain, IRemindable
 {
-    private const int FeedKept = 50;
     private const int BreachesKept = 500;
+    private const string ClockReminder = "allocation-clocks";
     public const string HeadOfService = "head-of-service";
 
     /// <summary>How long a built board is served again while nothing changes: clocks and waits move with time.</summary>
@@ -21,64 +30,61 @@ public sealed partial class TeamGrain(
 
     private readonly AllocationOptions _options = options.Value;
 
-    // The last board built, and whether a change is being stored now. Boards are read far more often than they change:
-    // a board is built once per version (at most once a second, as clocks move), and a read that arrives while a change
-    // is being stored interleaves with the write instead of queueing behind it. It gets the board as it was before the
-    // change if that is under a second old, else one built with the change already in it (the team keeps a change in
-    // memory even when its write fails); either way the client's next delta or snapshot puts it right.
+    // Children asked to check their clock, with the deadline they were asked about: not asked again by the timer
+    // until their summary changes (the reminder asks again, in case an answer was lost).
+    private readonly Dictionary<string, DateTimeOffset> _asked = new(StringComparer.Ordinal);
+    private TeamProjection _projection = null!;
     private TeamBoard? _board;
-    private bool _storing;
+    private IGrainTimer? _clockTimer;
+    private DateTimeOffset? _clockTimerDue;
 
     private string Id => this.GetPrimaryKeyString();
 
     private TeamState S => state.State;
 
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _projection = TeamProjection.Build(Id, await facts.Read(Id, cancellationToken), time.GetUtcNow(), _options);
+        if (S.Exists && !S.ClocksWatched)
+        {
+            await WatchClocks();
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        // A deadline that passed while the team was not active (a restart) is checked now.
+        CheckDueClocks(askAgain: true);
+    }
+
     public async Task<TeamInfo> Upsert(string name)
     {
         S.Exists = true;
         S.Name = name;
-        await Save(Change.None);
+        if (!S.ClocksWatched)
+        {
+            await WatchClocks();
+        }
+
+        await state.WriteStateAsync();
+        await Publish(TeamProjection.Change.None);
         return new TeamInfo(Id, name);
     }
 
-    public async Task WorkerChanged(TeamWorkerSummary worker)
-    {
-        S.Workers[worker.WorkerId] = worker;
-        await Save(new Change([worker.WorkerId], [], null, null));
-    }
+    public Task WorkerChanged(TeamWorkerSummary worker) => Publish(_projection.WorkerChanged(worker));
 
-    public async Task WorkerRemoved(string workerId)
-    {
-        if (S.Workers.Remove(workerId))
-        {
-            await Save(new Change([workerId], [], null, null));
-        }
-    }
+    public Task WorkerRemoved(string workerId) => Publish(_projection.WorkerRemoved(workerId));
 
-    public async Task ChildChanged(TeamChildSummary child, FeedItem? feed)
+    public Task ChildChanged(TeamChildSummary child, FeedItem? feed)
     {
-        // Summaries can arrive out of order (a retry, a reconciliation): keep the newest the child sent.
-        if (S.Children.TryGetValue(child.ChildId, out var known) && known.Version > child.Version)
+        var change = _projection.ChildChanged(child, feed);
+        if (change is not null)
         {
-            return;
+            ArmClockTimer();
         }
 
-        S.Children[child.ChildId] = child;
-        AddFeed(feed);
-        await Save(new Change(Touched(known?.WorkerId, child.WorkerId), [child.ChildId], feed, null));
+        return Publish(change);
     }
 
-    public async Task ChildLeft(string childId, long childVersion, FeedItem? feed)
-    {
-        if (S.Children.TryGetValue(childId, out var known) && known.Version > childVersion)
-        {
-            return;
-        }
-
-        S.Children.Remove(childId, out var removed);
-        AddFeed(feed);
-        await Save(new Change(Touched(removed?.WorkerId, null), [childId], feed, null));
-    }
+    public Task ChildLeft(string childId, long childVersion, FeedItem? feed) => Publish(_projection.ChildLeft(childId, childVersion, feed));
 
     public async Task BreachRaised(BreachNotice breach)
     {
@@ -87,8 +93,7 @@ public sealed partial class TeamGrain(
             return;
         }
 
-        var escalatedTo = S.Workers.Values.Where(w => w.Role == WorkerRole.PracticeManager && !w.HasLeft)
-            .Select(w => w.WorkerId).Append(HeadOfService).ToList();
+        var escalatedTo = _projection.PracticeManagers().Append(HeadOfService).ToList();
         var escalated = new EscalatedBreach(breach.ChildId, breach.ClockStartedAt, breach.Deadline, breach.RecordedAt, escalatedTo);
         S.Breaches.Add(escalated);
         if (S.Breaches.Count > BreachesKept)
@@ -96,194 +101,126 @@ public sealed partial class TeamGrain(
             S.Breaches.RemoveRange(0, S.Breaches.Count - BreachesKept);
         }
 
+        await state.WriteStateAsync();
         var feed = new FeedItem(breach.RecordedAt, "breach", breach.ChildId, null, null,
             $"{breach.ChildId} not allocated within {_options.AllocationWindow.TotalHours:0} hours; escalated to {string.Join(", ", escalatedTo)}");
-        AddFeed(feed);
-        await Save(new Change([], [breach.ChildId], feed, escalated));
+        await Publish(_projection.BreachEscalated(escalated, feed));
         LogEscalated(Id, breach.ChildId, escalatedTo.Count);
     }
 
     public Task<TeamBoard> GetBoard()
     {
         var now = time.GetUtcNow();
-        if (_board is { } board && now - board.At < BoardFreshFor && (board.Version == S.Version || _storing))
+        if (_board is not { } board || board.Version != _projection.Version || now - board.At >= BoardFreshFor)
         {
-            return Task.FromResult(board);
+            _board = board = _projection.Board(S.Name, S.Breaches, now);
         }
 
-        _board = BuildBoard(now);
-        return Task.FromResult(_board);
+        return Task.FromResult(board);
     }
 
-    private TeamBoard BuildBoard(DateTimeOffset now)
-    {
-        var byWorker = S.Children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!)
-            .ToDictionary(g => g.Key, g => g.Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList());
-        var workers = S.Workers.Values.Where(w => !w.HasLeft).OrderBy(w => w.Name, StringComparer.Ordinal)
-            .Select(w => Card(w, byWorker.GetValueOrDefault(w.WorkerId) ?? [], now)).ToList();
-        var queue = S.Children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c => Queued(c, now)).ToList();
-        return new TeamBoard(Id, S.Name, S.Version, now, workers, queue,
-            S.Feed.AsEnumerable().Reverse().ToList(), S.Breaches.TakeLast(20).Reverse().ToList(), Pressure(now),
-            _options.AmberThreshold.TotalSeconds);
-    }
+    public Task<TeamPressure> GetPressure() => Task.FromResult(_projection.Pressure(S.Name, S.Breaches, time.GetUtcNow()));
 
-    public Task<TeamPressure> GetPressure() => Task.FromResult(Pressure(time.GetUtcNow()));
-
-    public Task<WorkerBoard?> GetWorkerBoard(string workerId) => Task.FromResult(WorkerBoard(workerId, time.GetUtcNow()));
+    public Task<WorkerBoard?> GetWorkerBoard(string workerId) => Task.FromResult(_projection.WorkerBoard(workerId, S.Name, time.GetUtcNow()));
 
     public async Task SetEstablishment(decimal? establishmentFte)
     {
         S.EstablishmentFte = establishmentFte;
-        await Save(Change.None);
+        await state.WriteStateAsync();
+        await Publish(TeamProjection.Change.None);
     }
 
-    public Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at) => Task.FromResult(Kpis.ThresholdChecks.Measure(
-        new Kpis.TeamSnapshot(S.EstablishmentFte, S.Workers.Values, S.Children.Values, S.Breaches), at, _options));
+    public Task<TeamRoster> GetRoster() =>
+        Task.FromResult(new TeamRoster(Id, S.Name, _projection.Workers.ToList(), _projection.Children.ToList()));
 
-    public Task<TeamRoster> GetRoster() => Task.FromResult(new TeamRoster(Id, S.Name, S.Workers.Values.ToList(), S.Children.Values.ToList()));
-
-    private WorkerBoard? WorkerBoard(string workerId, DateTimeOffset now)
+    public async Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at)
     {
-        if (!S.Workers.TryGetValue(workerId, out var w))
+        var closed = await GrainFactory.GetGrain<Kpis.IClosedCasesGrain>(Id).List();
+        return Kpis.ThresholdChecks.Measure(new Kpis.TeamSnapshot(S.EstablishmentFte, _projection.Workers, _projection.Children, S.Breaches, closed), at, _options);
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == ClockReminder)
         {
-            return null;
+            CheckDueClocks(askAgain: true);
         }
 
-        var children = S.Children.Values.Where(c => c.WorkerId == workerId && c.AllocatedAt is not null).OrderBy(c => c.AllocatedAt).Select(c =>
+        return Task.CompletedTask;
+    }
+
+    /// <summary>One durable reminder per team, for as long as the team exists: it wakes the team (and so rebuilds its
+    /// board and checks its clocks) after a restart, with nobody looking. The exact deadlines are kept by a timer.</summary>
+    private async Task WatchClocks()
+    {
+        await this.RegisterOrUpdateReminder(ClockReminder, _options.ClockCheckPeriod, _options.ClockCheckPeriod);
+        S.ClocksWatched = true;
+    }
+
+    /// <summary>Asks each waiting child whose deadline has passed to check its clock (one-way: the child records the
+    /// breach and tells the team), then sets the timer for the next deadline.</summary>
+    private void CheckDueClocks(bool askAgain)
+    {
+        var now = time.GetUtcNow();
+        foreach (var child in _projection.Waiting.Where(c => c.Deadline <= now).ToList())
         {
-            var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow);
-            return new WorkerBoardChild(c.ChildId, c.AllocatedAt!.Value, c.WorkerChanges, distinct, AllocationRules.IsFlagged(distinct, _options),
-                c.RecentPeriods.Count > 0 && c.RecentPeriods[^1].Override is not null);
-        }).ToList();
-        return new WorkerBoard(w.WorkerId, w.Name, Id, S.Name, w.Role, w.Fte, w.Ceiling, children.Count, AllocationRules.AbsenceAt(w.Absences, now),
-            w.HasLeft, S.WorkerBoardVersions.GetValueOrDefault(workerId), children);
+            if (askAgain || !_asked.TryGetValue(child.ChildId, out var asked) || asked != child.Deadline)
+            {
+                _asked[child.ChildId] = child.Deadline;
+                _ = GrainFactory.GetGrain<IChildGrain>(child.ChildId).CheckClockInBackground();
+            }
+        }
+
+        _clockTimerDue = null;
+        ArmClockTimer();
     }
 
-    private WorkerCard Card(TeamWorkerSummary w, IReadOnlyList<string> children, DateTimeOffset now) =>
-        new(w.WorkerId, w.Name, w.Role, w.Fte, children.Count, w.Ceiling, Capacity(children.Count, w.Ceiling),
-            AllocationRules.AbsenceAt(w.Absences, now), w.OverridesInForce, children);
-
-    private QueueItem Queued(TeamChildSummary c, DateTimeOffset now)
+    /// <summary>The timer fires at the earliest deadline not yet asked about; it is moved only when that comes sooner
+    /// (new children's deadlines come later, so most changes leave it alone; one that fires early re-arms itself).</summary>
+    private void ArmClockTimer()
     {
-        var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow);
-        return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
-            AllocationRules.Clock(c.Deadline, now, _options.AmberThreshold), (c.Deadline - now).TotalSeconds,
-            distinct, AllocationRules.IsFlagged(distinct, _options));
-    }
+        DateTimeOffset? next = null;
+        foreach (var child in _projection.Waiting)
+        {
+            if ((!_asked.TryGetValue(child.ChildId, out var asked) || asked != child.Deadline) && (next is null || child.Deadline < next))
+            {
+                next = child.Deadline;
+            }
+        }
 
-    private static IReadOnlyList<string> Touched(string? before, string? after) =>
-        before == after ? (after is null ? [] : [after]) : new[] { before, after }.OfType<string>().ToList();
-
-    private TeamPressure Pressure(DateTimeOffset now)
-    {
-        var counts = S.Children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!).ToDictionary(g => g.Key, g => g.Count());
-        // Workers who carry cases: managers on a ceiling of zero and leavers are not part of the caseload KPI.
-        var caseholders = S.Workers.Values.Where(w => !w.HasLeft && (w.Ceiling > 0 || counts.ContainsKey(w.WorkerId))).ToList();
-        var atOrUnder = caseholders.Count(w => counts.GetValueOrDefault(w.WorkerId) <= w.Ceiling);
-        var waiting = S.Children.Values.Where(c => c.WorkerId is null).ToList();
-        var longest = waiting.Count == 0 ? 0 : waiting.Max(c => (now - c.ClockStartedAt).TotalSeconds);
-        var flagged = S.Children.Values.Count(c => AllocationRules.IsFlagged(
-            AllocationRules.DistinctWorkers(c.RecentPeriods, now, _options.WorkerChangeWindow), _options));
-        return new TeamPressure(Id, S.Name, S.Version, caseholders.Count, atOrUnder,
-            caseholders.Count == 0 ? 100m : Math.Round(100m * atOrUnder / caseholders.Count, 1),
-            S.Children.Count, S.Children.Count - waiting.Count, waiting.Count, longest,
-            waiting.Count(c => now >= c.Deadline), S.Breaches.Count(b => b.RecordedAt > now.AddHours(-24)), flagged,
-            S.Workers.Values.Where(w => !w.HasLeft).Sum(w => w.OverridesInForce),
-            now, _options.AllocationWindow.TotalSeconds, _options.AmberThreshold.TotalSeconds);
-    }
-
-    private static CapacityStatus Capacity(int caseload, int ceiling) =>
-        ceiling == 0 && caseload == 0 ? CapacityStatus.None
-        : caseload > ceiling ? CapacityStatus.Over
-        : caseload == ceiling ? CapacityStatus.Full
-        : caseload >= ceiling - 2 ? CapacityStatus.Near
-        : CapacityStatus.Room;
-
-    private void AddFeed(FeedItem? feed)
-    {
-        if (feed is null)
+        if (next is not { } due || (_clockTimerDue is { } armed && armed <= due))
         {
             return;
         }
 
-        S.Feed.Add(feed);
-        if (S.Feed.Count > FeedKept)
+        var wait = due - time.GetUtcNow();
+        wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+        _clockTimer ??= this.RegisterGrainTimer(_ => { CheckDueClocks(askAgain: false); return Task.CompletedTask; },
+            Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _clockTimer.Change(wait, Timeout.InfiniteTimeSpan);
+        _clockTimerDue = due;
+    }
+
+    private async Task Publish(TeamProjection.Change? change)
+    {
+        if (change is null)
         {
-            S.Feed.RemoveRange(0, S.Feed.Count - FeedKept);
+            return;
         }
-    }
 
-    /// <summary>What a change touched, to build the delta the boards receive.</summary>
-    private sealed record Change(IReadOnlyList<string> Workers, IReadOnlyList<string> Children, FeedItem? Feed, EscalatedBreach? Breach)
-    {
-        public static readonly Change None = new([], [], null, null);
-    }
-
-    private async Task Save(Change change)
-    {
         var now = time.GetUtcNow();
-        S.Version++;
-        foreach (var workerId in change.Workers)
-        {
-            // Starts from the clock, not from zero, so a worker who moves team never goes back to an older version.
-            S.WorkerBoardVersions[workerId] = S.WorkerBoardVersions.TryGetValue(workerId, out var v) ? v + 1 : now.ToUnixTimeMilliseconds();
-        }
-
-        _storing = true;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        finally
-        {
-            _storing = false;
-        }
-
-        var pressure = Pressure(now);
-        // The overview is a cache in the authority grain; a lost update is replaced by the next one.
+        _projection.Advance(change, now);
+        var pressure = _projection.Pressure(S.Name, S.Breaches, now);
+        // The overview is a projection in the authority grain; a lost update is replaced by the next one.
         _ = GrainFactory.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).PressureChanged(pressure);
-        await boards.Publish(Delta(change, pressure, now));
+        await boards.Publish(_projection.Delta(change, pressure, now));
         foreach (var workerId in change.Workers)
         {
-            if (WorkerBoard(workerId, now) is { } board)
+            if (_projection.WorkerBoard(workerId, S.Name, now) is { } board)
             {
                 await boards.Publish(new WorkerBoardDelta(workerId, board.Version, board));
             }
         }
-    }
-
-    private TeamBoardDelta Delta(Change change, TeamPressure pressure, DateTimeOffset now)
-    {
-        var cards = new List<WorkerCard>();
-        var removedWorkers = new List<string>();
-        foreach (var workerId in change.Workers)
-        {
-            if (S.Workers.TryGetValue(workerId, out var w) && !w.HasLeft)
-            {
-                cards.Add(Card(w, S.Children.Values.Where(c => c.WorkerId == workerId).Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList(), now));
-            }
-            else
-            {
-                removedWorkers.Add(workerId);
-            }
-        }
-
-        var queued = new List<QueueItem>();
-        var dequeued = new List<string>();
-        foreach (var childId in change.Children)
-        {
-            if (S.Children.TryGetValue(childId, out var c) && c.WorkerId is null)
-            {
-                queued.Add(Queued(c, now));
-            }
-            else
-            {
-                dequeued.Add(childId);
-            }
-        }
-
-        return new TeamBoardDelta(Id, S.Version, cards, removedWorkers, queued, dequeued,
-            change.Feed is null ? [] : [change.Feed], change.Breach is null ? [] : [change.Breach], pressure);
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Team {TeamId}: breach for child {ChildId} escalated to {Count} recipients")]

@@ -1,21 +1,21 @@
 namespace Allocation.Grains.Teams;
 
+/// <summary>
+/// What only the team knows. Its workers and children are their own grains' facts; the board built from them is a
+/// <see cref="TeamProjection"/>, never stored.
+/// </summary>
 [GenerateSerializer]
 public sealed class TeamState
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public string Name { get; set; } = "";
-    [Id(2)] public Dictionary<string, TeamWorkerSummary> Workers { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Open children in the team, allocated or waiting.</summary>
-    [Id(3)] public Dictionary<string, TeamChildSummary> Children { get; set; } = new(StringComparer.Ordinal);
-    [Id(4)] public List<FeedItem> Feed { get; set; } = [];
+    /// <summary>Breaches of the 24-hour clock and who each was escalated to (the child keeps its own record of it).</summary>
     [Id(5)] public List<EscalatedBreach> Breaches { get; set; } = [];
-    [Id(6)] public long Version { get; set; }
-
-    /// <summary>Each worker's "my caseload" board version: it moves only when that worker's board changes.</summary>
-    [Id(7)] public Dictionary<string, long> WorkerBoardVersions { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Funded FTE, where the authority has loaded it; the nightly vacancy and agency checks need it.</summary>
     [Id(8)] public decimal? EstablishmentFte { get; set; }
+
+    /// <summary>Whether the team's clock reminder is registered (once, when the team is created or first activated).</summary>
+    [Id(9)] public bool ClocksWatched { get; set; }
 }

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Allocation.Service.Api;
 
-/// <summary>The audit trail, read per child, worker or team, as JSON or CSV; and a child's chronology.</summary>
+/// <summary>The audit trail, read per child, worker or team, as JSON or CSV; and a child's allocation history.</summary>
 public static class AuditApi
 {
     private const int MaxLimit = 10_000;
@@ -39,27 +39,36 @@ public static class AuditApi
             return TypedResults.File(Csv(await audit.QueryAsync(query.Query!, ct)), "text/csv; charset=utf-8", $"audit-{name}.csv");
         }).WithSummary("The same entries as CSV.");
 
-        api.MapGet("/children/{childId}/chronology", async Task<Results<Ok<IReadOnlyList<AuditEntry>>, ProblemHttpResult>> (
-            string childId, HttpContext http, IGrainFactory grains, IAuditTrail audit, CancellationToken ct) =>
+        // "Chronology" means a practitioner's selection of significant events in a child's life: ours is the allocation
+        // history. The old path stays as an alias for clients written against it.
+        foreach (var (path, summary) in new[]
         {
-            if (await Known.FindChild(grains, childId) is not { } child)
+            ("/children/{childId}/allocation-history", "The child's allocation history: every command about the child, accepted or refused, with who and why, and the 24-hour breaches the service recorded."),
+            ("/children/{childId}/chronology", "The same allocation history at its former path (kept for existing clients)."),
+        })
+        {
+            api.MapGet(path, async Task<Results<Ok<IReadOnlyList<AuditEntry>>, ProblemHttpResult>> (
+                string childId, HttpContext http, IGrainFactory grains, IAuditTrail audit, CancellationToken ct) =>
             {
-                return Problems.NotFound("child", childId);
-            }
+                if (await Known.FindChild(grains, childId) is not { } child)
+                {
+                    return Problems.NotFound("child", childId);
+                }
 
-            if (Access.ReadChild(http, child) is { } forbidden)
-            {
-                return forbidden;
-            }
+                if (Access.ReadChild(http, child) is { } forbidden)
+                {
+                    return forbidden;
+                }
 
-            return TypedResults.Ok(await ChronologyAsync(audit, child, ct));
-        }).WithTags("Children").WithSummary("The child's chronology of allocation decisions: every command about the child, accepted or refused, with who and why, and the 24-hour breaches the service recorded.");
+                return TypedResults.Ok(await AllocationHistoryAsync(audit, child, ct));
+            }).WithTags("Children").WithSummary(summary);
+        }
 
         return app;
     }
 
     /// <summary>The audit entries about the child, with the breaches its clock raised (the service's own events, not commands).</summary>
-    public static async Task<IReadOnlyList<AuditEntry>> ChronologyAsync(IAuditTrail audit, ChildView child, CancellationToken ct)
+    public static async Task<IReadOnlyList<AuditEntry>> AllocationHistoryAsync(IAuditTrail audit, ChildView child, CancellationToken ct)
     {
         var entries = await audit.QueryAsync(new AuditQuery(ChildId: child.Id, Limit: MaxLimit), ct);
         var breaches = child.Breaches.Select(b => new AuditEntry(0, b.RecordedAt, "service", "", "clock.breached", AuditOutcome.Recorded, 200,

@@ -60,7 +60,8 @@ public static class ChildrenApi
 
         api.MapPost("/{childId}/allocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, AllocateChild body, IGrainFactory grains, HttpContext http) =>
         {
-            if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true)) is { } invalid)
+            if ((Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true))
+                 ?? Problems.CheckOverride(body.Override)) is { } invalid)
             {
                 return invalid;
             }
@@ -72,7 +73,8 @@ public static class ChildrenApi
 
         api.MapPost("/{childId}/reallocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, ReallocateChild body, IGrainFactory grains, HttpContext http) =>
         {
-            if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true), ("reason", body.Reason, false)) is { } invalid)
+            if ((Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true), ("reason", body.Reason, false))
+                 ?? Problems.CheckOverride(body.Override)) is { } invalid)
             {
                 return invalid;
             }

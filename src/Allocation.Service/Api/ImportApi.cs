@@ -10,7 +10,9 @@ using Allocation.Service.Audit;
 using Allocation.Service.Import;
 using Allocation.Service.Seeding;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace Allocation.Service.Api;
 
@@ -19,8 +21,12 @@ public static partial class ImportApi
     public sealed record ImportCounts(int Teams, int Workers, int Children, int HistoryPeriods, long Milliseconds);
 
     // Validation reads the authority and then writes to it; two imports at once on this host would each validate
-    // against a state the other is changing.
+    // against a state the other is changing. Taken before the request body is read, so imports waiting their turn
+    // hold nothing parsed.
     private static readonly SemaphoreSlim Gate = new(1, 1);
+
+    /// <summary>The most rejected rows named in one answer; the rest are counted (<c>errorsNotShown</c>).</summary>
+    public const int MaxErrorsShown = 1000;
 
     public static IEndpointRouteBuilder MapImportApi(this IEndpointRouteBuilder app)
     {
@@ -28,34 +34,20 @@ public static partial class ImportApi
         var api = app.MapGroup("/api").WithTags("Import and export").RequireAuthorization(Security.Policies.Administrators);
 
         api.MapPost("/import", async Task<Results<Ok<ImportCounts>, ProblemHttpResult>> (
-            IFormFileCollection files, IGrainFactory grains, IOptions<AllocationOptions> options,
+            HttpRequest request, IGrainFactory grains, IOptions<AllocationOptions> options,
             [FromKeyedServices(AllocationClock.Key)] TimeProvider time, ILoggerFactory loggers, ImportProgress progress, CancellationToken cancellationToken) =>
         {
             var logger = loggers.CreateLogger(typeof(ImportApi));
-            var read = new AuthorityFiles();
-            foreach (var file in files)
-            {
-                var name = FileNameOf(file);
-                if (name is null)
-                {
-                    return Problems.Invalid("files", $"Unexpected file '{file.FileName}'; send {string.Join(", ", AuthorityCsv.Files)}.");
-                }
-
-                await using var stream = file.OpenReadStream();
-                Action<Stream, AuthorityFiles> reader = name switch
-                {
-                    AuthorityCsv.TeamsFile => AuthorityCsv.ReadTeams,
-                    AuthorityCsv.WorkersFile => AuthorityCsv.ReadWorkers,
-                    AuthorityCsv.ChildrenFile => AuthorityCsv.ReadChildren,
-                    _ => AuthorityCsv.ReadHistory,
-                };
-                reader(stream, read);
-            }
-
             await Gate.WaitAsync(cancellationToken);
             try
             {
                 var elapsed = Stopwatch.StartNew();
+                var read = new AuthorityFiles();
+                if (await ReadFilesAsync(request, read, cancellationToken) is { } unreadable)
+                {
+                    return unreadable;
+                }
+
                 progress.Begin("validating", read.Teams.Count + read.Workers.Count + read.Children.Count);
                 var existing = await ExistingAsync(grains, read, cancellationToken);
                 var validation = ImportValidator.Validate(read, existing, options.Value, time.GetUtcNow());
@@ -65,7 +57,12 @@ public static partial class ImportApi
                     return TypedResults.Problem(
                         $"{validation.Problems.Count} problem(s) found; nothing was imported.",
                         statusCode: StatusCodes.Status400BadRequest, title: "Import rejected",
-                        extensions: new Dictionary<string, object?> { ["rule"] = "import-rejected", ["errors"] = validation.Problems });
+                        extensions: new Dictionary<string, object?>
+                        {
+                            ["rule"] = "import-rejected",
+                            ["errors"] = validation.Problems.Take(MaxErrorsShown).ToList(),
+                            ["errorsNotShown"] = Math.Max(0, validation.Problems.Count - MaxErrorsShown),
+                        });
                 }
 
                 try
@@ -92,8 +89,8 @@ public static partial class ImportApi
         })
         .DisableAntiforgery()
         .Audited("authority.import")
+        .Accepts<IFormFileCollection>("multipart/form-data")
         .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(AuthorityCsv.MaxImportBytes))
-        .WithFormOptions(multipartBodyLengthLimit: AuthorityCsv.MaxImportBytes)
         .WithSummary("Loads teams, workers and children (with worker history) from CSV files; all or nothing.");
 
         api.MapGet("/import/progress", (ImportProgress progress) => TypedResults.Ok(progress.Current))
@@ -111,6 +108,7 @@ public static partial class ImportApi
                     AuthorityCsv.Write(writer, AuthorityCsv.WorkerColumns, (await Workers(grains)).Select(w => new[]
                     {
                         w.Id, w.Name, w.TeamId, w.Role.ToString(), AuthorityCsv.FormatFte(w.Fte), w.ExplicitCeiling?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        w.Supervisions is { Count: > 0 } supervised ? string.Join(';', supervised.Select(d => AuthorityCsv.FormatDay(d))) : null,
                     }));
                     break;
                 case AuthorityCsv.ChildrenFile:
@@ -121,7 +119,7 @@ public static partial class ImportApi
                         {
                             c.Id, c.TeamId, AuthorityCsv.FormatDate(c.ReferredAt), AuthorityCsv.FormatDate(c.Clock?.StartedAt ?? c.ReferredAt),
                             c.WorkerId, current?.Override?.By, current?.Override?.Reason, c.FamilyId,
-                        };
+                        }.Concat(AuthorityCsv.CaseRecordFields(c.CaseRecord)).ToArray();
                     }));
                     break;
                 case AuthorityCsv.HistoryFile:
@@ -141,9 +139,50 @@ public static partial class ImportApi
         return app;
     }
 
-    private static string? FileNameOf(IFormFile file)
+    /// <summary>Reads each file of the multipart body in turn as it arrives (spilling to a temporary file past 1 MB, since
+    /// the CSV reader is synchronous), or says why the body is not the files expected.</summary>
+    private static async Task<ProblemHttpResult?> ReadFilesAsync(HttpRequest request, AuthorityFiles into, CancellationToken cancellationToken)
     {
-        foreach (var candidate in new[] { Path.GetFileName(file.FileName), file.Name, file.Name + ".csv" })
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || !"multipart/form-data".Equals(type.MediaType.Value, StringComparison.OrdinalIgnoreCase)
+            || HeaderUtilities.RemoveQuotes(type.Boundary).Value is not { Length: > 0 } boundary)
+        {
+            return Problems.Invalid("files", $"Send the files as multipart/form-data: {string.Join(", ", AuthorityCsv.Files)}.");
+        }
+
+        var reader = new MultipartReader(boundary, request.Body);
+        while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+        {
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFileDisposition())
+            {
+                continue;
+            }
+
+            var fileName = disposition.FileNameStar.Value ?? disposition.FileName.Value ?? "";
+            if (FileNameOf(fileName, disposition.Name.Value ?? "") is not { } name)
+            {
+                return Problems.Invalid("files", $"Unexpected file '{fileName}'; send {string.Join(", ", AuthorityCsv.Files)}.");
+            }
+
+            await using var buffered = new FileBufferingReadStream(section.Body, memoryThreshold: 1 << 20);
+            await buffered.DrainAsync(cancellationToken);
+            buffered.Position = 0;
+            Action<Stream, AuthorityFiles> read = name switch
+            {
+                AuthorityCsv.TeamsFile => AuthorityCsv.ReadTeams,
+                AuthorityCsv.WorkersFile => AuthorityCsv.ReadWorkers,
+                AuthorityCsv.ChildrenFile => AuthorityCsv.ReadChildren,
+                _ => AuthorityCsv.ReadHistory,
+            };
+            read(buffered, into);
+        }
+
+        return null;
+    }
+
+    private static string? FileNameOf(string fileName, string fieldName)
+    {
+        foreach (var candidate in new[] { Path.GetFileName(fileName), fieldName, fieldName + ".csv" })
         {
             if (AuthorityCsv.Files.FirstOrDefault(f => string.Equals(f, candidate, StringComparison.OrdinalIgnoreCase)) is { } name)
             {
@@ -159,6 +198,7 @@ public static partial class ImportApi
     {
         var teams = (await Teams(grains)).Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
         var workerIds = files.DeclaredWorkers.Concat(files.Children.Select(c => c.WorkerId).OfType<string>())
+            .Concat(files.Children.Select(c => c.Override?.By).OfType<string>())
             .Concat(files.History.Select(h => h.WorkerId)).ToHashSet(StringComparer.Ordinal);
         var workers = new ConcurrentDictionary<string, ExistingWorker>(StringComparer.Ordinal);
         var children = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);

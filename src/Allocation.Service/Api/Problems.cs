@@ -32,6 +32,9 @@ public static partial class Problems
         TypedResults.Problem(message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request",
             extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
 
+    /// <summary>The longest free text (a reason, a name) any command takes.</summary>
+    public const int MaxText = 500;
+
     /// <summary>Ids come from the authority's case management system: short, no spaces or slashes.</summary>
     public static bool IsValidId(string? id) => id is { Length: > 0 and <= 64 } && IdPattern().IsMatch(id);
 
@@ -50,13 +53,46 @@ public static partial class Problems
                 return Invalid(field, $"'{field}' must be 1-64 characters of letters, digits, '.', '_' or '-'.");
             }
 
-            if (!isId && value.Length > 500)
+            if (!isId && TooLong(field, value) is { } tooLong)
             {
-                return Invalid(field, $"'{field}' must be at most 500 characters.");
+                return tooLong;
+            }
+
+            if (!isId && !IsPlainText(value))
+            {
+                return Invalid(field, $"'{field}' must not contain control characters (other than tab and line breaks) or broken surrogate pairs.");
             }
         }
 
         return null;
+    }
+
+    /// <summary>A 400 for optional free text longer than <see cref="MaxText"/>, or null.</summary>
+    public static ProblemHttpResult? TooLong(string field, string? value) =>
+        value is { Length: > MaxText } ? Invalid(field, $"'{field}' must be at most {MaxText} characters.") : null;
+
+    /// <summary>An override's reason, when there is one, is plain text (whether it is complete is the rule's to say).</summary>
+    public static ProblemHttpResult? CheckOverride(CeilingOverride? ceilingOverride) =>
+        ceilingOverride?.Reason is { } reason && (reason.Length > MaxText || !IsPlainText(reason))
+            ? Invalid("override.reason", $"'override.reason' must be at most {MaxText} characters of plain text.")
+            : null;
+
+    /// <summary>Text a person could have typed: PostgreSQL refuses a NUL in text, so one would otherwise reach the
+    /// audit trail's insert after the command had been applied.</summary>
+    public static bool IsPlainText(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if ((char.IsControl(c) && c is not ('\t' or '\n' or '\r'))
+                || (char.IsHighSurrogate(c) && (i + 1 >= value.Length || !char.IsLowSurrogate(value[++i])))
+                || char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]

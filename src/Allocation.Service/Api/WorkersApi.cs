@@ -95,7 +95,7 @@ public static class WorkersApi
             return Problems.From(refusal);
         }
 
-        // Each child moved off the caseload is on its own chronology too, after the command's own entry.
+        // Each child moved off the caseload is in its own allocation history too, after the command's own entry.
         foreach (var moved in result.Moved.Where(m => m.Kind != ReleaseKind.NotHeld))
         {
             http.AuditNote().FollowUps.Add(new AuditEntry(0, DateTimeOffset.UtcNow, user.Id, user.RoleText, "child.released", AuditOutcome.Accepted, 200,

@@ -14,7 +14,7 @@ public enum AuditOutcome
     Invalid,
     /// <summary>It failed or timed out part way (5xx); it may have been applied, and a retry with its request id is safe.</summary>
     Failed,
-    /// <summary>Not a command: an event the service recorded itself (a missed 24-hour deadline), shown in a chronology.</summary>
+    /// <summary>Not a command: an event the service recorded itself (a missed 24-hour deadline), shown in a child's allocation history.</summary>
     Recorded,
 }
 
@@ -45,6 +45,53 @@ public sealed record AuditEntry(
     string? OverrideReason,
     string? Detail)
 {
+    /// <summary>The entry with every text cut to <see cref="Api.Problems.MaxText"/> characters. Commands are recorded even
+    /// when validation refuses them for a field that is too long, and the trail is append-only: what was refused for
+    /// its size must not be stored at that size.</summary>
+    public AuditEntry Clipped() => this with
+    {
+        UserId = Clip(UserId)!, Roles = Clip(Roles)!, Action = Clip(Action)!, RequestId = Clip(RequestId), TraceId = Clip(TraceId),
+        ChildId = Clip(ChildId), TeamId = Clip(TeamId), WorkerId = Clip(WorkerId), OtherTeamId = Clip(OtherTeamId),
+        OtherWorkerId = Clip(OtherWorkerId), Rule = Clip(Rule), Figures = Clip(Figures), Reason = Clip(Reason),
+        OverrideReason = Clip(OverrideReason), Detail = Clip(Detail),
+    };
+
+    /// <summary>The text as it can be stored: at most <see cref="Api.Problems.MaxText"/> characters (a surrogate pair is
+    /// never cut in two), and every control character (other than tab and line breaks) or broken surrogate replaced by
+    /// U+FFFD. A command refused for such a character is still recorded, with what the user sent made visible rather
+    /// than refused by PostgreSQL (which takes no NUL in text) after the refusal was decided.</summary>
+    private static string? Clip(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var length = Math.Min(text.Length, Api.Problems.MaxText);
+        if (length < text.Length && char.IsHighSurrogate(text[length - 1]) && char.IsLowSurrogate(text[length]))
+        {
+            length--;
+        }
+
+        var clipped = length < text.Length ? text[..length] : text;
+        return Api.Problems.IsPlainText(clipped) ? clipped : string.Create(clipped.Length, clipped, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                var c = source[i];
+                if (char.IsHighSurrogate(c) && i + 1 < source.Length && char.IsLowSurrogate(source[i + 1]))
+                {
+                    span[i] = c;
+                    span[i + 1] = source[++i];
+                }
+                else
+                {
+                    span[i] = char.IsSurrogate(c) || (char.IsControl(c) && c is not ('\t' or '\n' or '\r')) ? '\uFFFD' : c;
+                }
+            }
+        });
+    }
+
     /// <summary>A retry of the same command by the same user with the same outcome is the same decision: recorded
     /// once. Someone else using that request id is another decision, and on the record.</summary>
     public string? DedupKey() => RequestId is null

@@ -22,6 +22,10 @@ public sealed class AuditNote
 
 public static class CommandAudit
 {
+    /// <summary>A retry answered from the first result: the command is on the record once, by its first entry (or,
+    /// when the process died between applying it and writing that entry, by this one).</summary>
+    public const string ReplayDetail = "Replay of a command already applied (same requestId): answered from the first result, not applied again.";
+
     /// <summary>Records every outcome of this endpoint as <paramref name="action"/> in the audit trail.</summary>
     public static RouteHandlerBuilder Audited(this RouteHandlerBuilder builder, string action) =>
         builder.WithMetadata(new AuditedCommand(action)).AddEndpointFilter(async (context, next) =>
@@ -112,13 +116,18 @@ public static class CommandAudit
         else if ((result as IValueHttpResult)?.Value is Api.ChildrenApi.ChildResponse response)
         {
             var child = response.Child;
-            entry = entry with { TeamId = entry.TeamId ?? child.TeamId };
+            entry = entry with { TeamId = entry.TeamId ?? child.TeamId, Detail = response.Replayed ? ReplayDetail : null };
             if (entry.WorkerId is null && child.WorkerId is { } worker && worker != entry.OtherWorkerId)
             {
                 entry = entry with { WorkerId = worker };
             }
         }
+        else if ((result as IValueHttpResult)?.Value is WorkerResult { Replayed: true })
+        {
+            entry = entry with { Detail = ReplayDetail };
+        }
 
+        http.RequestServices.GetService<CommandMetrics>()?.Record(action, entry.Outcome, entry.Rule);
         return AppendWithFollowUpsAsync(http, entry);
     }
 
@@ -196,5 +205,5 @@ public static class CommandAudit
     }
 
     private static Task AppendAsync(HttpContext http, AuditEntry entry) =>
-        http.RequestServices.GetRequiredService<IAuditTrail>().AppendAsync(entry, CancellationToken.None);
+        http.RequestServices.GetRequiredService<IAuditTrail>().AppendAsync(entry.Clipped(), CancellationToken.None);
 }

@@ -21,7 +21,7 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
     {
         _dataSource = NpgsqlDataSource.Create(connectionString);
         _logger = logger;
-        _queue = new GroupCommitQueue<AuditEntry, bool>(MaxBatch, writers: 1, InsertAsync, (e, count) => LogWriteFailed(e, count));
+        _queue = new GroupCommitQueue<AuditEntry, bool>(MaxBatch, writers: 1, InsertAsync, (e, count) => LogWriteFailed(e, count), "audit");
     }
 
     public Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)

@@ -1,9 +1,10 @@
 using System.Net;
 using Allocation.Grains;
-using Allocation.Grains.Boards;
+using Allocation.Grains.Hosting;
 using Allocation.Service.Persistence;
 using Npgsql;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 
@@ -12,10 +13,9 @@ namespace Allocation.Service.Hosting;
 public static partial class OrleansSetup
 {
     /// <summary>
-    /// Co-hosts the Orleans silo. With a connection string: clustering, grain state and reminders in PostgreSQL
-    /// (System.Text.Json state, schema applied on start). Without one (Development only): localhost clustering,
-    /// memory storage and in-memory reminders. On PostgreSQL grain state goes through <see cref="GroupCommitGrainStorage"/>
-    /// unless <c>Persistence:GrainStorage</c> is <c>AdoNet</c>.
+    /// Co-hosts the Orleans silo. With a connection string: clustering and reminders in PostgreSQL through Orleans
+    /// AdoNet, grain state (System.Text.Json) through <see cref="GroupCommitGrainStorage"/>, schema applied on start.
+    /// Without one (Development only): localhost clustering, memory storage and in-memory reminders.
     /// </summary>
     public static WebApplicationBuilder AddAllocationSilo(this WebApplicationBuilder builder, StorageMode storage)
     {
@@ -32,23 +32,24 @@ public static partial class OrleansSetup
             .Validate(o => o.AbsenceLookAhead >= TimeSpan.Zero && o.Shown > 0 && o.ForecastDays is > 0 and <= 28 && o.ForecastHistoryDays >= 14,
                 "Advice: AbsenceLookAhead must not be negative, Shown positive, ForecastDays 1-28 and ForecastHistoryDays at least 14.")
             .ValidateOnStart();
-        builder.Services.AddKeyedSingleton(AllocationClock.Key, TimeProvider.System);
-        builder.Services.AddBoardPublishing();
 
         var orleans = builder.Configuration.GetSection("Orleans");
         var siloPort = orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
-        var gatewayPort = orleans.GetValue("GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
 
         var persistence = builder.Configuration.GetSection(GroupCommitOptions.SectionName).Get<GroupCommitOptions>() ?? new GroupCommitOptions();
         if (storage.IsPostgres)
         {
-            builder.Services.AddSingleton(persistence);
             // Registered before the silo, so the schema exists before Orleans first queries it.
             builder.Services.AddHostedService<SchemaInitializer>();
         }
 
         builder.UseOrleans(silo =>
         {
+            silo.AddAllocationGrains();
+            // Traces follow a request into the grains it calls; the dashboard's counters feed /dashboard, without its
+            // live log stream (logs are for the log pipeline, with its own access rules).
+            silo.AddActivityPropagation();
+            silo.AddDashboard(o => o.HideTrace = true);
             if (storage.IsPostgres)
             {
                 var cs = storage.ConnectionString!;
@@ -57,25 +58,24 @@ public static partial class OrleansSetup
                     o.ClusterId = orleans.GetValue("ClusterId", "allocation")!;
                     o.ServiceId = orleans.GetValue("ServiceId", "allocation")!;
                 });
-                silo.ConfigureEndpoints(IPAddress.Parse(orleans.GetValue("AdvertisedIP", "127.0.0.1")!), siloPort, gatewayPort, listenOnAnyHostAddress: true);
+                // Silo to silo only, on the address the other silos reach this one by, under mutual TLS. No gateway:
+                // the one Orleans client is the one in this process, and a gateway would let anyone who reaches its
+                // port call any grain directly, past every HTTP rule and the audit trail.
+                silo.ConfigureEndpoints(IPAddress.Parse(orleans.GetValue("AdvertisedIP", "127.0.0.1")!), siloPort, NoGateway, listenOnAnyHostAddress: false);
+                var tls = SiloTls.From(orleans.GetSection("Tls"));
+                silo.UseTls(tls.Configure);
+                if (tls.SelfMade)
+                {
+                    silo.Services.AddHostedService<SelfMadeCertificateWarning>();
+                }
+
                 silo.UseAdoNetClustering(o =>
                 {
                     o.Invariant = "Npgsql";
                     o.ConnectionString = cs;
                 });
-                // The AdoNet provider keeps its name either way: with group commit it is where state written before
-                // the switch is still read from.
-                silo.AddAdoNetGrainStorage(persistence.UsesGroupCommit ? AdoNetStorageName : GrainStorage.Name, o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = cs;
-                });
-                if (persistence.UsesGroupCommit)
-                {
-                    silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new GroupCommitGrainStorage(name, CreateDataSource(cs),
-                        sp.GetRequiredService<IGrainStorageSerializer>(), sp.GetRequiredKeyedService<IGrainStorage>(AdoNetStorageName),
-                        persistence, sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
-                }
+                silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new GroupCommitGrainStorage(name, CreateDataSource(cs),
+                    sp.GetRequiredService<IGrainStorageSerializer>(), persistence, sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
 
                 silo.UseAdoNetReminderService(o =>
                 {
@@ -86,17 +86,16 @@ public static partial class OrleansSetup
             }
             else
             {
-                silo.UseLocalhostClustering(siloPort, gatewayPort);
-                silo.AddMemoryGrainStorage(GrainStorage.Name);
-                silo.UseInMemoryReminderService();
+                silo.UseLocalhostClustering(siloPort, NoGateway);
+                silo.AddAllocationMemoryStorage();
             }
         });
 
         return builder;
     }
 
-    /// <summary>The Orleans AdoNet grain storage when group commit is in use (reads of state it kept).</summary>
-    public const string AdoNetStorageName = GrainStorage.Name + "-adonet";
+    /// <summary>Orleans' "no gateway": clients outside this process have nothing to connect to.</summary>
+    private const int NoGateway = 0;
 
     private static NpgsqlDataSource CreateDataSource(string connectionString)
     {
@@ -108,18 +107,28 @@ public static partial class OrleansSetup
         return builder.Build();
     }
 
-    private sealed partial class SchemaInitializer(StorageMode storage, GroupCommitOptions persistence, ILogger<SchemaInitializer> logger) : IHostedService
+    private sealed partial class SelfMadeCertificateWarning(ILogger<SelfMadeCertificateWarning> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            LogSelfMade(logger);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(EventId = 9101, Level = LogLevel.Warning, Message = "No Orleans:Tls:CertificatePath: this silo made its own certificate, so no other silo can join it. Configure a certificate on every node to run several.")]
+        private static partial void LogSelfMade(ILogger logger);
+    }
+
+    private sealed partial class SchemaInitializer(StorageMode storage, IGrainStorageSerializer serializer, ILogger<SchemaInitializer> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             await PostgresSchema.ApplyAsync(storage.ConnectionString!, logger, cancellationToken);
-            if (persistence.UsesGroupCommit)
-            {
-                await using var connection = new NpgsqlConnection(storage.ConnectionString);
-                await connection.OpenAsync(cancellationToken);
-                await using var command = new NpgsqlCommand(GroupCommitGrainStorage.CreateTableSql, connection);
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
+            await using var connection = new NpgsqlConnection(storage.ConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, serializer, cancellationToken);
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -11,6 +11,8 @@ public sealed partial class BoardObserverRegistration(
     IGrainFactory grains,
     IHubContext<BoardsHub> hub,
     IBoardPublisher publisher,
+    BoardMetrics metrics,
+    [FromKeyedServices(Allocation.Grains.AllocationClock.Key)] TimeProvider time,
     ILogger<BoardObserverRegistration> logger) : IHostedService, IAsyncDisposable
 {
     private readonly string _hostId = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
@@ -23,7 +25,7 @@ public sealed partial class BoardObserverRegistration(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _observer = new HubBoardObserver(hub);
+        _observer = new HubBoardObserver(hub, metrics, time);
         _reference = grains.CreateObjectReference<IBoardObserver>(_observer);
         await Hosts.Register(_hostId, _reference);
         publisher.Invalidate();

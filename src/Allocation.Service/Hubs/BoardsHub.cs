@@ -50,12 +50,19 @@ public sealed partial class BoardsHub(IGrainFactory grains, ILogger<BoardsHub> l
             throw Forbidden("worker-not-yours", $"Worker '{workerId}' is not you or in one of your teams.");
         }
 
-        await Groups.AddToGroupAsync(Context.ConnectionId, BoardGroups.Worker(workerId));
+        // A manager sees a worker through the worker's team: her group is that team's view of the worker, which stops
+        // receiving the moment the worker moves to another team. The worker, leaders and administrators follow the worker.
+        var group = Access.FollowsWorker(User, worker) ? BoardGroups.Worker(workerId) : BoardGroups.WorkerInTeam(workerId, worker.TeamId);
+        Context.Items[BoardGroups.Worker(workerId)] = group;
+        await Groups.AddToGroupAsync(Context.ConnectionId, group);
         return await grains.GetGrain<ITeamGrain>(worker.TeamId).GetWorkerBoard(workerId)
             ?? throw new HubException($"Worker '{workerId}' is not on team '{worker.TeamId}''s board yet.");
     }
 
-    public Task UnsubscribeWorker(string workerId) => Groups.RemoveFromGroupAsync(Context.ConnectionId, BoardGroups.Worker(workerId));
+    public Task UnsubscribeWorker(string workerId) =>
+        Context.Items.Remove(BoardGroups.Worker(workerId), out var group) && group is string joined
+            ? Groups.RemoveFromGroupAsync(Context.ConnectionId, joined)
+            : Task.CompletedTask;
 
     public async Task<OverviewSnapshot> SubscribeOverview()
     {
@@ -88,4 +95,7 @@ public static class BoardGroups
     public static string Team(string teamId) => "team:" + teamId;
 
     public static string Worker(string workerId) => "worker:" + workerId;
+
+    /// <summary>A worker's board as seen through their team (its managers): it receives only while the worker is in it.</summary>
+    public static string WorkerInTeam(string workerId, string teamId) => "worker:" + workerId + "@team:" + teamId;
 }

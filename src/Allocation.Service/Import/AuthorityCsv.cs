@@ -1,5 +1,6 @@
 using System.Globalization;
 using Allocation.Grains;
+using Allocation.Grains.Children;
 using Allocation.Service.Api;
 using CsvHelper;
 
@@ -10,12 +11,12 @@ public sealed record CsvProblem(string File, int Line, string? Column, string Re
 
 public sealed record TeamRow(int Line, string Id, string Name);
 
-public sealed record WorkerRow(int Line, string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling);
+public sealed record WorkerRow(int Line, string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling,
+    IReadOnlyList<DateOnly>? Supervisions = null);
 
 public sealed record ChildRow(
     int Line, string Id, string TeamId, DateTimeOffset ReferredAt, DateTimeOffset ClockStartedAt, string? WorkerId,
-    CeilingOverride? Override,
-    string? FamilyId = null);
+    CeilingOverride? Override, CaseRecord? CaseRecord = null, string? FamilyId = null);
 
 public sealed record HistoryRow(int Line, string ChildId, string WorkerId, DateTimeOffset From, DateTimeOffset? To, string Reason);
 
@@ -55,11 +56,20 @@ public static class AuthorityCsv
     public static readonly IReadOnlyList<string> Files = [TeamsFile, WorkersFile, ChildrenFile, HistoryFile];
 
     public static readonly string[] TeamColumns = ["team_id", "name"];
-    public static readonly string[] WorkerColumns = ["worker_id", "name", "team_id", "role", "fte", "ceiling"];
-    public static readonly string[] ChildColumns = ["child_id", "team_id", "referred_at", "clock_started_at", "worker_id", "override_by", "override_reason", "family_id"];
+    public static readonly string[] WorkerColumns = ["worker_id", "name", "team_id", "role", "fte", "ceiling", "supervisions"];
+
+    /// <summary>The case record the nightly KPI report reads (all optional): dates as yyyy-MM-dd, seen as true or false.</summary>
+    public static readonly string[] CaseRecordColumns =
+    [
+        "plan", "plan_started_on", "visit_due_on", "visit_done_on", "review_due_on", "review_done_on", "assessment_started_on",
+        "assessment_completed_on", "child_seen", "child_seen_alone", "last_supervision_on", "last_management_oversight_on", "previous_referral_on",
+    ];
+
+    public static readonly string[] ChildColumns =
+        ["child_id", "team_id", "referred_at", "clock_started_at", "worker_id", "override_by", "override_reason", "family_id", .. CaseRecordColumns];
     public static readonly string[] HistoryColumns = ["child_id", "worker_id", "from", "to", "reason"];
 
-    private static readonly string[] OptionalColumns = ["ceiling", "override_by", "override_reason", "family_id"];
+    private static readonly string[] OptionalColumns = ["ceiling", "override_by", "override_reason", "supervisions", "family_id", .. CaseRecordColumns];
 
     private static readonly string[] DateFormats =
     [
@@ -130,9 +140,28 @@ public static class AuthorityCsv
             }
         }
 
+        // The worker's own supervision dates (KPI 43), separated by ';'.
+        List<DateOnly>? supervisions = null;
+        if (row.Optional("supervisions") is { } supervisionText)
+        {
+            supervisions = [];
+            foreach (var part in supervisionText.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Take(400))
+            {
+                if (DateOnly.TryParseExact(part, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+                {
+                    supervisions.Add(day);
+                }
+                else
+                {
+                    row.Reject("supervisions", $"'{part}' is not a date as yyyy-MM-dd; separate supervision dates with ';'.");
+                    break;
+                }
+            }
+        }
+
         if (row.Ok)
         {
-            into.Workers.Add(new WorkerRow(row.Line, id!, name!, team!, role!.Value, fte!.Value, ceiling));
+            into.Workers.Add(new WorkerRow(row.Line, id!, name!, team!, role!.Value, fte!.Value, ceiling, supervisions));
         }
     });
 
@@ -148,8 +177,8 @@ public static class AuthorityCsv
         var referred = row.Date("referred_at");
         var clock = row.Date("clock_started_at");
         var worker = row.Optional("worker_id") is null ? null : row.Id("worker_id");
-        var by = row.Optional("override_by");
-        var reason = row.Optional("override_reason");
+        var by = row.Optional("override_by") is null ? null : row.Id("override_by");
+        var reason = row.OptionalText("override_reason");
         // Brothers and sisters share the case management system's family id; the recommendation uses it.
         var family = row.Optional("family_id") is null ? null : row.Id("family_id");
         if ((by is null) != (reason is null))
@@ -161,10 +190,11 @@ public static class AuthorityCsv
             row.Reject("override_by", "A ceiling override needs a current worker.");
         }
 
+        var record = ReadCaseRecord(row);
         if (row.Ok)
         {
             into.Children.Add(new ChildRow(row.Line, id!, team!, referred!.Value, clock!.Value, worker,
-                by is null ? null : new CeilingOverride(by, reason!), family));
+                by is null ? null : new CeilingOverride(by, reason!), record, family));
         }
     });
 
@@ -174,7 +204,7 @@ public static class AuthorityCsv
         var worker = row.Id("worker_id");
         var from = row.Date("from");
         var to = row.Optional("to") is null ? null : row.Date("to");
-        var reason = row.Optional("reason") ?? "import";
+        var reason = row.OptionalText("reason") ?? "import";
         if (reason.Length > 500)
         {
             row.Reject("reason", "'reason' must be at most 500 characters.");
@@ -186,15 +216,64 @@ public static class AuthorityCsv
         }
     });
 
+    /// <summary>The case record columns of a child's row; null when none is filled in.</summary>
+    private static CaseRecord? ReadCaseRecord(Row row)
+    {
+        if (!CaseRecordColumns.Any(c => row.Optional(c) is not null))
+        {
+            return null;
+        }
+
+        PlanType? plan = null;
+        if (row.Optional("plan") is { } planText)
+        {
+            if (Enum.TryParse<PlanType>(planText, ignoreCase: false, out var p) && Enum.IsDefined(p) && !int.TryParse(planText, out _))
+            {
+                plan = p;
+            }
+            else
+            {
+                row.Reject("plan", $"Unknown plan '{planText}'; expected one of {string.Join(", ", Enum.GetNames<PlanType>())}.");
+            }
+        }
+
+        var record = new CaseRecord(plan, row.Day("plan_started_on"), row.Day("visit_due_on"), row.Day("visit_done_on"),
+            row.Day("assessment_started_on"), row.Day("assessment_completed_on"), row.Day("last_supervision_on"),
+            row.Day("last_management_oversight_on"), row.Day("review_due_on"), row.Day("review_done_on"),
+            row.Flag("child_seen"), row.Flag("child_seen_alone"), row.Day("previous_referral_on"));
+        if (row.Ok && record.Check() is { } refusal)
+        {
+            row.Reject(null, refusal.Detail);
+        }
+
+        return record;
+    }
+
+    public static string FormatDay(DateOnly? value) => value?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "";
+
+    public static string FormatFlag(bool? value) => value is { } v ? (v ? "true" : "false") : "";
+
+    /// <summary>A child's case record as the import reads it, in <see cref="CaseRecordColumns"/> order.</summary>
+    public static string?[] CaseRecordFields(CaseRecord? r) => r is null
+        ? new string?[CaseRecordColumns.Length]
+        :
+        [
+            r.Plan?.ToString(), FormatDay(r.PlanStartedOn), FormatDay(r.VisitDueOn), FormatDay(r.VisitDoneOn), FormatDay(r.ReviewDueOn),
+            FormatDay(r.ReviewDoneOn), FormatDay(r.AssessmentStartedOn), FormatDay(r.AssessmentCompletedOn), FormatFlag(r.ChildSeen),
+            FormatFlag(r.ChildSeenAlone), FormatDay(r.LastSupervisionOn), FormatDay(r.LastManagementOversightOn), FormatDay(r.PreviousReferralOn),
+        ];
+
     public static string FormatDate(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     public static string FormatFte(decimal fte) => fte.ToString("0.0##", CultureInfo.InvariantCulture);
 
-    /// <summary>Writes a header and rows with RFC 4180 quoting.</summary>
+    /// <summary>Writes a header and rows with RFC 4180 quoting. A field that a spreadsheet would run as a formula
+    /// (starting with <c>= + - @</c>, tab or CR) is written with a leading <c>'</c>, so it opens as text: reasons,
+    /// names and request ids are typed by users, and these files are opened by leaders in Excel.</summary>
     public static void Write(TextWriter writer, string[] header, IEnumerable<string?[]> rows)
     {
-        using var csv = CsvWriter.Create(writer, new CsvWriterOptions(), leaveOpen: true);
+        using var csv = CsvWriter.Create(writer, new CsvWriterOptions { Injection = CsvInjection.Escape }, leaveOpen: true);
         csv.WriteHeader(header);
         foreach (var row in rows)
         {
@@ -271,6 +350,19 @@ public static class AuthorityCsv
         public string? Optional(string column) =>
             index.TryGetValue(column, out var i) && csv.GetString(i).Trim() is { Length: > 0 } value ? value : null;
 
+        /// <summary>Optional free text, at most <see cref="Api.Problems.MaxText"/> characters.</summary>
+        public string? OptionalText(string column)
+        {
+            var value = Optional(column);
+            if (value is { Length: > Api.Problems.MaxText })
+            {
+                Reject(column, $"'{column}' must be at most {Api.Problems.MaxText} characters.");
+                return null;
+            }
+
+            return value;
+        }
+
         public string? Text(string column)
         {
             var value = Optional(column);
@@ -303,6 +395,40 @@ public static class AuthorityCsv
             }
 
             return value;
+        }
+
+        /// <summary>An optional calendar date (yyyy-MM-dd).</summary>
+        public DateOnly? Day(string column)
+        {
+            if (Optional(column) is not { } value)
+            {
+                return null;
+            }
+
+            if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+            {
+                return day;
+            }
+
+            Reject(column, $"'{value}' is not a date as yyyy-MM-dd.");
+            return null;
+        }
+
+        /// <summary>An optional true or false.</summary>
+        public bool? Flag(string column)
+        {
+            switch (Optional(column))
+            {
+                case null:
+                    return null;
+                case "true":
+                    return true;
+                case "false":
+                    return false;
+                case var other:
+                    Reject(column, $"'{other}' must be true or false.");
+                    return null;
+            }
         }
 
         public DateTimeOffset? Date(string column)

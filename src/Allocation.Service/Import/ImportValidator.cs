@@ -98,6 +98,14 @@ public static class ImportValidator
                 Reject(AuthorityCsv.ChildrenFile, c.Line, "clock_started_at", "clock_started_at is in the future.");
             }
 
+            // A ceiling override is a senior leader's decision; senior leaders hold no caseload, so one named in the
+            // file as a worker of the authority (in the file or already loaded) is not who decided it.
+            if (c.Override is { } decision && WorkerKnown(decision.By))
+            {
+                Reject(AuthorityCsv.ChildrenFile, c.Line, "override_by",
+                    $"'{decision.By}' is a worker of the authority; override_by names the senior leader who decided the override.");
+            }
+
             if (c.WorkerId is { } workerId)
             {
                 if (!WorkerKnown(workerId))
@@ -195,7 +203,7 @@ public static class ImportValidator
 
         return new ImportValidation([], new AuthorityLoad(
             teams.Values.Select(t => new LoadTeam(t.Id, t.Name)).ToList(),
-            workers.Values.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling))).ToList(),
+            workers.Values.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, Supervisions: w.Supervisions))).ToList(),
             children.Values.Select(c => new LoadChild(c.Id, ToImport(c, histories.GetValueOrDefault(c.Id) ?? []))).ToList()));
     }
 
@@ -210,7 +218,7 @@ public static class ImportValidator
             history.Add(new WorkerPeriod(workerId, c.TeamId, from, null, "import", Override: c.Override));
         }
 
-        return new ImportChild(c.TeamId, c.ReferredAt, c.ClockStartedAt, history, c.Override, FamilyId: c.FamilyId);
+        return new ImportChild(c.TeamId, c.ReferredAt, c.ClockStartedAt, history, c.Override, c.CaseRecord, c.FamilyId);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

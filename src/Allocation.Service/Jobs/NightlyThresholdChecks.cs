@@ -49,7 +49,12 @@ public sealed partial class NightlyThresholdChecks(
         var previous = await reports.GetLatestBeforeAsync(date, cancellationToken);
         var report = ThresholdChecks.BuildReport(
             date, at, teams.Select((t, i) => (t.Id, t.Name, measures[i])).ToList(), options.Value.Targets, previous);
-        await reports.SaveAsync(report, cancellationToken);
+        // The lists behind each team's figures, saved with the report so a figure and its list are of the same night.
+        var behind = teams.SelectMany((t, i) => measures[i].Tallies
+                .Where(kv => kv.Value.Behind.Count > 0)
+                .Select(kv => new KpiBehind(t.Id, kv.Key, kv.Value.Behind)))
+            .ToList();
+        await reports.SaveAsync(report, behind, cancellationToken);
         // The week ahead, stored beside the night's report so it can be scored once the week has passed.
         await forecasts.StoreAsync(at, cancellationToken);
         // Through the board observers, so leaders on every host see it, whichever host ran the job.

@@ -1,3 +1,6 @@
+using Allocation.Grains.Children;
+using Allocation.Grains.SocialWorkers;
+using Allocation.Grains.Teams;
 using Npgsql;
 using NpgsqlTypes;
 using Orleans.Storage;
@@ -15,14 +18,18 @@ namespace Allocation.Service.Persistence;
 /// Optimistic concurrency is per grain: a row's version is its ETag, and a write whose version is stale changes no row,
 /// which fails that grain alone with <see cref="InconsistentStateException"/> while the rest of the batch commits.
 /// A batch that fails as a whole (connection lost, server error) fails every write in it; nothing of it was committed.
-/// State kept by the Orleans AdoNet provider before this one was used is read from there the first time a grain
-/// activates, and written here from then on.
+/// Each row of a state that belongs to a team's board (<see cref="ITeamMember"/>: an open child, a worker) carries
+/// that team's id, indexed, so a team rebuilds its board from its members' rows with one query (<see cref="ITeamFacts"/>).
 /// </remarks>
-public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDisposable
+public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IAsyncDisposable
 {
     public const string Kind = "GroupCommit";
 
     public const string Table = "allocation_grain_state";
+
+    // The names the child and worker grains give their persistent state.
+    private const string ChildStateName = "child";
+    private const string WorkerStateName = "worker";
 
     /// <summary>Creates the table if it is missing (idempotent, safe for several silos starting together).</summary>
     public static readonly string CreateTableSql = $"""
@@ -33,34 +40,88 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
             version bigint not null,
             payload bytea not null,
             modified_at timestamptz not null default now(),
+            team_id text,
             primary key (grain_id, state_name)
-        ) with (fillfactor = 80)
+        ) with (fillfactor = 80);
+        create index if not exists {Table}_team on {Table} (team_id) where team_id is not null
         """;
+
+    /// <summary>
+    /// Creates the table, or adds the team column to one written before it existed and files each open child and
+    /// worker already stored under its team (once: only when the column is added).
+    /// </summary>
+    public static async Task EnsureSchemaAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
+    {
+        await using (var exists = new NpgsqlCommand(
+            $"select to_regclass('{Table}') is null or exists (select 1 from information_schema.columns where table_name = '{Table}' and column_name = 'team_id')", connection))
+        {
+            if ((bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                await using var create = new NpgsqlCommand(CreateTableSql, connection);
+                await create.ExecuteNonQueryAsync(cancellationToken);
+                return;
+            }
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var add = new NpgsqlCommand($"alter table {Table} add column if not exists team_id text", connection, transaction))
+        {
+            await add.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var filed = new List<(string GrainId, string StateName, string Team)>();
+        await using (var rows = new NpgsqlCommand(
+            $"select grain_id, state_name, payload from {Table} where team_id is null and state_name in ('{ChildStateName}', '{WorkerStateName}') for update", connection, transaction))
+        await using (var reader = await rows.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var payload = new BinaryData(await reader.GetFieldValueAsync<byte[]>(2, cancellationToken));
+                ITeamMember? member = reader.GetString(1) == ChildStateName ? serializer.Deserialize<ChildState>(payload) : serializer.Deserialize<SocialWorkerState>(payload);
+                if (member?.BoardTeam is { } team)
+                {
+                    filed.Add((reader.GetString(0), reader.GetString(1), team));
+                }
+            }
+        }
+
+        foreach (var (grainId, stateName, team) in filed)
+        {
+            await using var update = new NpgsqlCommand($"update {Table} set team_id = $3 where grain_id = $1 and state_name = $2", connection, transaction);
+            update.Parameters.Add(new NpgsqlParameter { Value = grainId });
+            update.Parameters.Add(new NpgsqlParameter { Value = stateName });
+            update.Parameters.Add(new NpgsqlParameter { Value = team });
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var index = new NpgsqlCommand($"create index if not exists {Table}_team on {Table} (team_id) where team_id is not null", connection, transaction))
+        {
+            await index.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
 
     private readonly string _name;
     private readonly NpgsqlDataSource _dataSource;
     private readonly IGrainStorageSerializer _serializer;
-    private readonly IGrainStorage? _previous;
     private readonly GroupCommitOptions _options;
     private readonly ILogger _logger;
     private readonly GroupCommitQueue<PendingWrite, bool> _queue;
-    private readonly Lazy<Task<bool>> _previousHasRows;
     private long _batches;
     private long _writes;
 
     /// <param name="dataSource">Owned by this storage from now on, and disposed with it.</param>
-    public GroupCommitGrainStorage(string name, NpgsqlDataSource dataSource, IGrainStorageSerializer serializer, IGrainStorage? previous,
+    public GroupCommitGrainStorage(string name, NpgsqlDataSource dataSource, IGrainStorageSerializer serializer,
         GroupCommitOptions options, ILogger<GroupCommitGrainStorage> logger)
     {
         _name = name;
         _dataSource = dataSource;
         _serializer = serializer;
-        _previous = previous;
         _options = options;
         _logger = logger;
-        _previousHasRows = new(PreviousHasRowsAsync);
         _queue = new GroupCommitQueue<PendingWrite, bool>(options.MaxBatch, options.Writers, CommitAsync,
-            (ex, count) => LogBatchFailed(_logger, ex, _name, count));
+            (ex, count) => LogBatchFailed(_logger, ex, _name, count), "grain-state");
     }
 
     /// <summary>Batches committed and grain writes in them since start, to see how much grouping happens.</summary>
@@ -84,19 +145,6 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
             }
         }
 
-        if (_previous is not null && await _previousHasRows.Value)
-        {
-            await _previous.ReadStateAsync(stateName, grainId, grainState);
-            if (grainState.RecordExists)
-            {
-                // Kept by the previous provider: the first write here inserts the row, so it starts without a version.
-                grainState.ETag = null;
-                grainState.RecordExists = false;
-                LogReadFromPrevious(_logger, _name, grainId.ToString());
-                return;
-            }
-        }
-
         grainState.State = Activator.CreateInstance<T>();
         grainState.ETag = null;
         grainState.RecordExists = false;
@@ -107,12 +155,13 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
         var payload = _serializer.Serialize(grainState.State).ToArray();
         var expected = ExpectedVersion(grainState.ETag);
         var command = expected is null
-            ? new NpgsqlBatchCommand($"insert into {Table} (grain_id, state_name, version, payload) values ($1, $2, 1, $3) on conflict do nothing")
-            : new NpgsqlBatchCommand($"update {Table} set version = version + 1, payload = $3, modified_at = now() where grain_id = $1 and state_name = $2 and version = $4");
+            ? new NpgsqlBatchCommand($"insert into {Table} (grain_id, state_name, version, payload, team_id) values ($1, $2, 1, $3, $4) on conflict do nothing")
+            : new NpgsqlBatchCommand($"update {Table} set version = version + 1, payload = $3, team_id = $4, modified_at = now() where grain_id = $1 and state_name = $2 and version = $5");
         var id = grainId.ToString();
         command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = stateName, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)(grainState.State as ITeamMember)?.BoardTeam ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         if (expected is { } version)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Bigint });
@@ -122,6 +171,29 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
         var newVersion = (expected ?? 0) + 1;
         grainState.ETag = newVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
+    }
+
+    /// <summary>The rows of the team's open children and of its workers, read in one query.</summary>
+    public async Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default)
+    {
+        var children = new List<KeyValuePair<string, ChildState>>();
+        var workers = new List<KeyValuePair<string, SocialWorkerState>>();
+        await using var command = _dataSource.CreateCommand($"select grain_id, state_name, payload from {Table} where team_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = teamId, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var grainId = reader.GetString(0);
+            var key = grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..];
+            var payload = new BinaryData(await reader.GetFieldValueAsync<byte[]>(2, cancellationToken));
+            switch (reader.GetString(1))
+            {
+                case ChildStateName: children.Add(new(key, _serializer.Deserialize<ChildState>(payload)!)); break;
+                case WorkerStateName: workers.Add(new(key, _serializer.Deserialize<SocialWorkerState>(payload)!)); break;
+            }
+        }
+
+        return new TeamFacts(children, workers);
     }
 
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -186,19 +258,6 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
         return writes.Select(w => w.Command.RecordsAffected == 1).ToList();
     }
 
-    private async Task<bool> PreviousHasRowsAsync()
-    {
-        await using var command = _dataSource.CreateCommand("select to_regclass('orleansstorage') is not null and exists (select 1 from orleansstorage)");
-        try
-        {
-            return (bool)(await command.ExecuteScalarAsync())!;
-        }
-        catch (PostgresException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>A queued write: its grain (the order rows are locked in) and its statement.</summary>
     private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command);
 
@@ -207,7 +266,4 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, IAsyncDispo
 
     [LoggerMessage(EventId = 7203, Level = LogLevel.Information, Message = "Grain storage {Name} stopped: {Writes} writes committed in {Batches} batches ({PerBatch:0.0} per batch)")]
     private static partial void LogStopped(ILogger logger, string name, long writes, long batches, double perBatch);
-
-    [LoggerMessage(EventId = 7202, Level = LogLevel.Debug, Message = "Grain storage {Name}: state of {GrainId} read from the previous provider")]
-    private static partial void LogReadFromPrevious(ILogger logger, string name, string grainId);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 
 namespace Allocation.Service.Persistence;
@@ -14,11 +15,15 @@ public sealed class GroupCommitQueue<TItem, TResult> : IAsyncDisposable
     private readonly Action<Exception, int> _batchFailed;
     private readonly int _maxBatch;
     private readonly Task[] _writers;
+    private readonly KeyValuePair<string, object?> _queueTag;
 
     /// <param name="commit">Commits a batch; returns one result per item, in the items' order.</param>
     /// <param name="batchFailed">Told of a batch that failed as a whole, and how many items it held.</param>
-    public GroupCommitQueue(int maxBatch, int writers, Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> commit, Action<Exception, int> batchFailed)
+    /// <param name="name">The queue's name in <see cref="StorageMetrics"/>.</param>
+    public GroupCommitQueue(int maxBatch, int writers, Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> commit, Action<Exception, int> batchFailed,
+        string name = "default")
     {
+        _queueTag = new("queue", name);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
         _maxBatch = maxBatch;
@@ -31,7 +36,7 @@ public sealed class GroupCommitQueue<TItem, TResult> : IAsyncDisposable
     /// <summary>Queues the item; false once the queue has stopped taking items.</summary>
     public bool TryEnqueue(TItem item, out Task<TResult> committed)
     {
-        var pending = new Pending(item, new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(item, new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously), Stopwatch.GetTimestamp());
         committed = pending.Done.Task;
         return _queue.Writer.TryWrite(pending);
     }
@@ -61,9 +66,14 @@ public sealed class GroupCommitQueue<TItem, TResult> : IAsyncDisposable
 
             try
             {
+                var started = Stopwatch.GetTimestamp();
                 var results = await _commit(batch.Select(p => p.Item).ToList());
+                var committed = Stopwatch.GetTimestamp();
+                StorageMetrics.BatchSize.Record(batch.Count, _queueTag);
+                StorageMetrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started, committed).TotalMilliseconds, _queueTag);
                 for (var i = 0; i < batch.Count; i++)
                 {
+                    StorageMetrics.Wait.Record(Stopwatch.GetElapsedTime(batch[i].QueuedAt, committed).TotalMilliseconds, _queueTag);
                     batch[i].Done.TrySetResult(results[i]);
                 }
             }
@@ -75,5 +85,5 @@ public sealed class GroupCommitQueue<TItem, TResult> : IAsyncDisposable
         }
     }
 
-    private sealed record Pending(TItem Item, TaskCompletionSource<TResult> Done);
+    private sealed record Pending(TItem Item, TaskCompletionSource<TResult> Done, long QueuedAt);
 }

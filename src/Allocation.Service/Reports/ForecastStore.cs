@@ -38,7 +38,7 @@ public sealed class InMemoryForecastStore : IForecastStore
     }
 }
 
-/// <summary>Forecasts in PostgreSQL (schema step 4): one row per night and scope ('' for the authority).</summary>
+/// <summary>Forecasts in PostgreSQL (schema step 5): one row per night and scope ('' for the authority).</summary>
 public sealed class PostgresForecastStore(string connectionString) : IForecastStore
 {
     public async Task SaveAsync(DateOnly date, IReadOnlyList<TeamForecast> forecasts, CancellationToken cancellationToken = default)

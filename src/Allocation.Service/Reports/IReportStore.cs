@@ -8,7 +8,11 @@ namespace Allocation.Service.Reports;
 /// </summary>
 public interface IReportStore
 {
-    Task SaveAsync(ThresholdReport report, CancellationToken cancellationToken = default);
+    /// <summary>Saves the night's report and, where given, the children and workers behind each team's figures.</summary>
+    Task SaveAsync(ThresholdReport report, IReadOnlyList<KpiBehind>? behind = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The children or workers behind a KPI on a night, for one team or (null) every team.</summary>
+    Task<IReadOnlyList<KpiBehind>> GetBehindAsync(DateOnly date, string kpiId, string? teamId, CancellationToken cancellationToken = default);
 
     Task<ThresholdReport?> GetAsync(DateOnly date, CancellationToken cancellationToken = default);
 
@@ -24,20 +28,34 @@ public interface IReportStore
     Task<IReadOnlyList<KpiPoint>> GetHistoryAsync(string kpiId, string? teamId, DateOnly from, DateOnly to, CancellationToken cancellationToken = default);
 }
 
+/// <summary>One team's children or workers behind one KPI's figure on a night.</summary>
+public sealed record KpiBehind(string TeamId, string KpiId, IReadOnlyList<BehindItem> Items);
+
 /// <summary>The embedded default: reports live as long as the process, like everything else in that mode.</summary>
 public sealed class InMemoryReportStore : IReportStore
 {
     private readonly Lock _lock = new();
     private readonly SortedDictionary<DateOnly, ThresholdReport> _reports = [];
+    private readonly Dictionary<DateOnly, IReadOnlyList<KpiBehind>> _behind = [];
 
-    public Task SaveAsync(ThresholdReport report, CancellationToken cancellationToken = default)
+    public Task SaveAsync(ThresholdReport report, IReadOnlyList<KpiBehind>? behind = null, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
             _reports[report.Date] = report;
+            _behind[report.Date] = behind ?? [];
         }
 
         return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<KpiBehind>> GetBehindAsync(DateOnly date, string kpiId, string? teamId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<KpiBehind>>(_behind.GetValueOrDefault(date, [])
+                .Where(b => b.KpiId == kpiId && (teamId is null || b.TeamId == teamId)).ToList());
+        }
     }
 
     public Task<ThresholdReport?> GetAsync(DateOnly date, CancellationToken cancellationToken = default)

@@ -17,7 +17,7 @@ public sealed class PostgresReportStore(string connectionString) : IReportStore
     /// <summary>Advisory lock key ("thrshrep"): two runs saving the same night take turns.</summary>
     private const long SaveLockKey = 0x7468727368726570;
 
-    public async Task SaveAsync(ThresholdReport report, CancellationToken cancellationToken = default)
+    public async Task SaveAsync(ThresholdReport report, IReadOnlyList<KpiBehind>? behind = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -46,7 +46,45 @@ public sealed class PostgresReportStore(string connectionString) : IReportStore
             await import.CompleteAsync(cancellationToken);
         }
 
+        await using (var import = await connection.BeginBinaryImportAsync(
+            "copy threshold_kpi_behind (report_date, team_id, kpi, items) from stdin (format binary)", cancellationToken))
+        {
+            foreach (var b in behind ?? [])
+            {
+                await import.StartRowAsync(cancellationToken);
+                await import.WriteAsync(report.Date, NpgsqlDbType.Date, cancellationToken);
+                await import.WriteAsync(b.TeamId, NpgsqlDbType.Text, cancellationToken);
+                await import.WriteAsync(b.KpiId, NpgsqlDbType.Text, cancellationToken);
+                await import.WriteAsync(JsonSerializer.Serialize(b.Items, ReportJson.Options), NpgsqlDbType.Jsonb, cancellationToken);
+            }
+
+            await import.CompleteAsync(cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<KpiBehind>> GetBehindAsync(DateOnly date, string kpiId, string? teamId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            select team_id, items::text from threshold_kpi_behind
+            where report_date = $1 and kpi = $2 and ($3::text is null or team_id = $3)
+            order by team_id
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = date });
+        command.Parameters.Add(new NpgsqlParameter { Value = kpiId });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)teamId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var found = new List<KpiBehind>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(new KpiBehind(reader.GetString(0), kpiId,
+                JsonSerializer.Deserialize<List<BehindItem>>(reader.GetString(1), ReportJson.Options) ?? []));
+        }
+
+        return found;
     }
 
     public Task<ThresholdReport?> GetAsync(DateOnly date, CancellationToken cancellationToken = default) =>

@@ -8,7 +8,7 @@ namespace Allocation.Service.Reports;
 public static class ReportCsv
 {
     private static readonly string[] _header =
-        ["date", "scope", "team_id", "team_name", "kpi", "title", "unit", "value", "target", "direction", "amber_margin", "rag", "previous", "previous_rag", "trend", "numerator", "denominator"];
+        ["date", "scope", "team_id", "team_name", "kpi", "plan", "title", "definition", "unit", "value", "target", "direction", "amber_margin", "rag", "previous", "previous_rag", "trend", "numerator", "denominator", "no_record"];
 
     public static string Write(ThresholdReport report)
     {
@@ -34,10 +34,12 @@ public static class ReportCsv
     {
         string?[] fields =
         [
-            date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), scope, teamId, teamName, k.Id, k.Title, k.Unit,
+            date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), scope, teamId, teamName, k.Id,
+            KpiCatalog.Find(k.Id)?.Source, k.Title, KpiCatalog.Find(k.Id)?.Definition, k.Unit,
             Number(k.Value), Number(k.Target), k.Direction.ToString(), Number(k.AmberMargin), k.Rag.ToString(),
             Number(k.Previous), k.PreviousRag?.ToString(), k.Trend.ToString(),
             k.Numerator?.ToString(CultureInfo.InvariantCulture), k.Denominator?.ToString(CultureInfo.InvariantCulture),
+            k.NoRecord?.ToString(CultureInfo.InvariantCulture),
         ];
         csv.AppendJoin(',', fields.Select(Field)).Append("\r\n");
     }

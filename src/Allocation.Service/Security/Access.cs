@@ -22,6 +22,11 @@ public static partial class Access
     public static bool CanReadWorker(AllocationUser user, WorkerView worker) =>
         user.IsLeader || user.Is(UserRole.Administrator) || user.Manages(worker.TeamId) || user.IsWorker(worker.Id);
 
+    /// <summary>Whether the user may read the worker wherever the worker goes (the worker, leaders, administrators),
+    /// rather than through the worker's team (its managers).</summary>
+    public static bool FollowsWorker(AllocationUser user, WorkerView worker) =>
+        user.IsLeader || user.Is(UserRole.Administrator) || user.IsWorker(worker.Id);
+
     public static bool CanManageWorker(AllocationUser user, WorkerView worker) =>
         user.IsLeader || user.Is(UserRole.Administrator) || user.Manages(worker.TeamId);
 

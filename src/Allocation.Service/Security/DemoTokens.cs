@@ -26,8 +26,9 @@ public sealed class DemoTokens(IOptions<IdentityProviderOptions> options)
         ClockSkew = TimeSpan.FromSeconds(30),
     };
 
-    public (string Token, DateTimeOffset ExpiresAt) Issue(DemoUser user)
+    public (string Token, DateTimeOffset ExpiresAt) Issue(DemoUser user, TimeSpan? lifetime = null)
     {
+        var expiresIn = lifetime ?? Lifetime;
         var names = options.Value.Claims;
         // Real time, as the bearer handler checks it, whatever the domain clock says.
         var now = DateTimeOffset.UtcNow;
@@ -49,11 +50,11 @@ public sealed class DemoTokens(IOptions<IdentityProviderOptions> options)
             Audience = Audience,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
-            Expires = (now + Lifetime).UtcDateTime,
+            Expires = (now + expiresIn).UtcDateTime,
             Claims = claims,
             SigningCredentials = new SigningCredentials(_key, SecurityAlgorithms.HmacSha256),
         });
-        return (token, now + Lifetime);
+        return (token, now + expiresIn);
     }
 }
 

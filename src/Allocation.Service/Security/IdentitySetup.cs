@@ -19,7 +19,12 @@ public sealed class IdentityProviderOptions
     /// <summary>The OIDC issuer (its discovery document gives the signing keys). Required outside Development.</summary>
     public string? Authority { get; set; }
 
+    /// <summary>This API's audience at the provider: a token issued for another application is refused. Required outside
+    /// Development.</summary>
     public string? Audience { get; set; }
+
+    /// <summary>The signing algorithms accepted (JOSE names, e.g. <c>RS256</c>, <c>ES256</c>); default <c>RS256</c>.</summary>
+    public string[]? SigningAlgorithms { get; set; }
 
     public bool RequireHttpsMetadata { get; set; } = true;
 
@@ -74,6 +79,9 @@ public static class IdentitySetup
     /// <summary>The query string parameter the SignalR clients use for the token on WebSockets and SSE.</summary>
     public const string AccessTokenQuery = "access_token";
 
+    /// <summary>How far the provider's clock and ours may disagree when checking a token's lifetime.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(1);
+
     /// <summary>The dashboard is navigated to, not fetched, so it reads the token from this cookie (set by the sign-in page).</summary>
     public const string DashboardCookie = "allocation_access_token";
 
@@ -96,10 +104,19 @@ public static class IdentitySetup
                 "The demo sign-in exists only in the Development environment.");
         }
 
+        if (!demo && string.IsNullOrWhiteSpace(identity.Audience) && !builder.Environment.IsDevelopment())
+        {
+            throw new InvalidOperationException(
+                $"No audience: set Identity__Audience to this API's audience at the identity provider (environment '{builder.Environment.EnvironmentName}'). " +
+                "Without it, a token the provider issued for another application would be accepted.");
+        }
+
         if (demo && DemoSignIn.IsAllowed(builder.Configuration, storage))
         {
             builder.Services.AddSingleton<DemoTokens>();
         }
+
+        builder.Services.AddSingleton<IHttpContextFactory, TokenStrippingHttpContextFactory>();
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
@@ -119,12 +136,15 @@ public static class IdentitySetup
                     o.Authority = identity.Authority;
                     o.Audience = identity.Audience;
                     o.RequireHttpsMetadata = identity.RequireHttpsMetadata;
-                    o.TokenValidationParameters.ValidateAudience = !string.IsNullOrWhiteSpace(identity.Audience);
+                    // Always checked: without an audience (Development only) every token is refused, never every token accepted.
+                    o.TokenValidationParameters.ValidateAudience = true;
+                    o.TokenValidationParameters.ValidAlgorithms = identity.SigningAlgorithms is { Length: > 0 } algorithms ? algorithms : [SecurityAlgorithms.RsaSha256];
+                    o.TokenValidationParameters.ClockSkew = MaxClockSkew;
                 }
 
                 o.Events = new JwtBearerEvents
                 {
-                    OnMessageReceived = ReadTokenFromQueryOrCookie,
+                    OnMessageReceived = ReadDashboardCookie,
                     OnTokenValidated = context =>
                     {
                         MapClaims(context, services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
@@ -147,16 +167,12 @@ public static class IdentitySetup
         return builder;
     }
 
-    /// <summary>Browsers cannot set headers on WebSockets or EventSource, so the hub takes the token from the query
-    /// string (the SignalR convention); the dashboard, navigated to, from its cookie. Nowhere else.</summary>
-    private static Task ReadTokenFromQueryOrCookie(MessageReceivedContext context)
+    /// <summary>The dashboard, navigated to, reads the token from its cookie. (The hub's token, which browsers send in the
+    /// query string, is moved to the header before the request is seen: <see cref="TokenStrippingHttpContextFactory"/>.)</summary>
+    private static Task ReadDashboardCookie(MessageReceivedContext context)
     {
         var path = context.HttpContext.Request.Path;
-        if (path.StartsWithSegments("/hubs") && context.Request.Query[AccessTokenQuery] is { Count: > 0 } query)
-        {
-            context.Token = query.ToString();
-        }
-        else if (path.StartsWithSegments("/hangfire") && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
+        if ((path.StartsWithSegments("/hangfire") || path.StartsWithSegments("/dashboard")) && context.Request.Cookies[DashboardCookie] is { Length: > 0 } cookie)
         {
             context.Token = cookie;
         }
@@ -164,8 +180,9 @@ public static class IdentitySetup
         return Task.CompletedTask;
     }
 
-    /// <summary>Adds the service's own claims from the provider's; a token without a user id or a known role gets none,
-    /// so every policy refuses it.</summary>
+    /// <summary>Replaces the provider's principal with one made of the service's own claims, mapped from the provider's:
+    /// a claim in the token that happens to be named like one of ours (<c>allocation:role</c>) counts for nothing. A
+    /// token without a user id or a known role gets no claims, so every policy refuses it.</summary>
     private static void MapClaims(TokenValidatedContext context, IdentityProviderOptions options)
     {
         if (context.Principal is not { } principal)
@@ -173,6 +190,8 @@ public static class IdentitySetup
             return;
         }
 
+        // Nothing of the provider's principal is kept: until a user id is found, the user has no claims at all.
+        context.Principal = new ClaimsPrincipal(new ClaimsIdentity(AllocationClaims.AuthenticationType));
         var names = options.Claims;
         var userId = principal.FindFirst(names.UserId)?.Value;
         if (string.IsNullOrWhiteSpace(userId))
@@ -197,6 +216,6 @@ public static class IdentitySetup
 
         claims.AddRange(principal.FindAll(names.Team).Select(c => new Claim(AllocationClaims.Team, c.Value)));
         claims.Add(new Claim(AllocationClaims.Worker, principal.FindFirst(names.Worker)?.Value ?? userId));
-        principal.AddIdentity(new ClaimsIdentity(claims, AllocationClaims.AuthenticationType, AllocationClaims.Name, AllocationClaims.Role));
+        context.Principal = new ClaimsPrincipal(new ClaimsIdentity(claims, AllocationClaims.AuthenticationType, AllocationClaims.Name, AllocationClaims.Role));
     }
 }

@@ -18,7 +18,7 @@ public sealed record DemoTeam(string Id, string Name, decimal? EstablishmentFte 
 
 public sealed record DemoWorker(
     string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling = null, bool Agency = false,
-    IReadOnlyList<DemoAbsence>? Absences = null);
+    IReadOnlyList<int>? SupervisionMonthsAgo = null, IReadOnlyList<DemoAbsence>? Absences = null);
 
 /// <summary>Recorded leave in days before start-up (negative: after it, so the forecast sees it coming).</summary>
 public sealed record DemoAbsence(double FromDaysAgo, double? ToDaysAgo, string Reason);
@@ -46,4 +46,8 @@ public sealed record DemoCaseRecord(
     double? AssessmentStartedDaysAgo = null,
     double? AssessmentCompletedDaysAgo = null,
     double? LastSupervisionDaysAgo = null,
-    double? LastManagementOversightDaysAgo = null);
+    double? LastManagementOversightDaysAgo = null,
+    double? ReviewDueDaysAgo = null,
+    double? ReviewDoneDaysAgo = null,
+    bool? ChildSeen = null,
+    bool? ChildSeenAlone = null);

@@ -106,7 +106,8 @@ public sealed partial class DemoSeeder(
 
     private static AuthorityLoad ToLoad(DemoAuthority demo, DateTimeOffset now) => new(
         demo.Teams.Select(t => new LoadTeam(t.Id, t.Name, t.EstablishmentFte)).ToList(),
-        demo.Workers.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, w.Agency))).ToList(),
+        demo.Workers.Select(w => new LoadWorker(w.Id, new UpsertWorker(w.Name, w.TeamId, w.Role, w.Fte, w.Ceiling, w.Agency,
+            w.SupervisionMonthsAgo?.Select(m => FifthOfMonth(Grains.Kpis.UkCalendar.DateOf(now).AddMonths(-m))).ToList()))).ToList(),
         demo.Children.Select(c =>
         {
             var history = c.History.Select(p => new WorkerPeriod(
@@ -117,6 +118,9 @@ public sealed partial class DemoSeeder(
                 c.Override is { } ov ? new CeilingOverride(ov.By, ov.Reason) : null, CaseRecordOf(c.CaseRecord, now), c.FamilyId));
         }).ToList());
 
+    /// <summary>Supervision in the demo falls on the 5th of the month.</summary>
+    private static DateOnly FifthOfMonth(DateOnly day) => new(day.Year, day.Month, 5);
+
     private static CaseRecord? CaseRecordOf(DemoCaseRecord? r, DateTimeOffset now)
     {
         if (r is null)
@@ -126,7 +130,8 @@ public sealed partial class DemoSeeder(
 
         DateOnly? Day(double? daysAgo) => daysAgo is { } d ? Grains.Kpis.UkCalendar.DateOf(now.AddDays(-d)) : null;
         return new CaseRecord(r.Plan, Day(r.PlanStartedDaysAgo), Day(r.VisitDueDaysAgo), Day(r.VisitDoneDaysAgo),
-            Day(r.AssessmentStartedDaysAgo), Day(r.AssessmentCompletedDaysAgo), Day(r.LastSupervisionDaysAgo), Day(r.LastManagementOversightDaysAgo));
+            Day(r.AssessmentStartedDaysAgo), Day(r.AssessmentCompletedDaysAgo), Day(r.LastSupervisionDaysAgo), Day(r.LastManagementOversightDaysAgo),
+            Day(r.ReviewDueDaysAgo), Day(r.ReviewDoneDaysAgo), r.ChildSeen, r.ChildSeenAlone);
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Demo authority seeded: {Teams} teams, {Workers} workers, {Children} children in {Milliseconds} ms")]

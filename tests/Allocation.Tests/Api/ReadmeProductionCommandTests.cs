@@ -24,7 +24,6 @@ public sealed class ReadmeProductionCommandTests(PostgresServer postgres)
         // Ports of its own beside the other tests; the address also shows the reader's ASPNETCORE_URLS beats the profile's.
         environment["ASPNETCORE_URLS"] = url.ToString();
         environment["Orleans__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        environment["Orleans__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["Orleans__ClusterId"] = "readme-" + Guid.NewGuid().ToString("N")[..8];
 
         await using var service = ServiceProcess.DotnetRun(environment);

@@ -71,6 +71,54 @@ public class ReportsApiTests(AppFactory factory) : IClassFixture<AppFactory>
     }
 
     [Fact]
+    public async Task A_practice_manager_reads_her_teams_report_with_the_lists_behind_it_and_not_another_teams()
+    {
+        var team = $"{_p}-pm";
+        await Put($"/api/teams/{team}", new { name = "Team report" });
+        await Put($"/api/teams/{_p}-other", new { name = "Not hers" });
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var months = Enumerable.Range(1, 3).Select(i => new DateOnly(today.Year, today.Month, 1).AddMonths(-i).AddDays(4).ToString("yyyy-MM-dd")).ToArray();
+        // w1 supervised in each of the last three months; w2 never.
+        await Put($"/api/workers/{_p}-w1", new { name = "W1", teamId = team, role = "SocialWorker", fte = 1.0, supervisions = months });
+        await Put($"/api/workers/{_p}-w2", new { name = "W2", teamId = team, role = "SocialWorker", fte = 1.0 });
+        // A child assessed and closed: the report still counts its assessment, from the team's closed cases.
+        (await _http.PostAsJsonAsync($"/api/children/{_p}-k/refer", new { requestId = $"{_p}-k1", teamId = team })).EnsureSuccessStatusCode();
+        (await _http.PostAsJsonAsync($"/api/children/{_p}-k/allocate", new { requestId = $"{_p}-k2", workerId = $"{_p}-w1" })).EnsureSuccessStatusCode();
+        (await _http.PutAsJsonAsync($"/api/children/{_p}-k/case-record", new
+        {
+            requestId = $"{_p}-k3",
+            record = new { assessmentStartedOn = today.AddDays(-3).ToString("yyyy-MM-dd"), assessmentCompletedOn = today.ToString("yyyy-MM-dd"), childSeen = true, childSeenAlone = false },
+        })).EnsureSuccessStatusCode();
+        (await _http.PostAsJsonAsync($"/api/children/{_p}-k/close", new { requestId = $"{_p}-k4", reason = "No further action" })).EnsureSuccessStatusCode();
+        var run = await Json(await _http.PostAsync("/api/reports/run", null));
+        await WaitForLatest(run.GetProperty("jobId").GetString()!, team);
+        using var manager = factory.CreateClientAs(TestUsers.Manager($"{_p}-pm-user", team));
+
+        var report = await Json(await manager.GetAsync($"/api/teams/{team}/report"));
+        var kpis = report.GetProperty("kpis").EnumerateArray().ToDictionary(k => k.GetProperty("id").GetString()!);
+        Assert.Equal(50m, kpis["staffSupervisedThreeMonths"].GetProperty("value").GetDecimal());          // w1 of w1, w2
+        Assert.Equal(100m, kpis["assessmentsIn45WorkingDays"].GetProperty("value").GetDecimal());         // the closed child's
+        Assert.Equal(0m, kpis["childrenSeenAloneInAssessment"].GetProperty("value").GetDecimal());
+        var behind = await Json(await manager.GetAsync($"/api/teams/{team}/report/kpis/staffSupervisedThreeMonths/behind"));
+        var worker = Assert.Single(behind.GetProperty("items").EnumerateArray());
+        Assert.Equal(($"{_p}-w2", $"/caseload.html?worker={_p}-w2"), (worker.GetProperty("id").GetString(), worker.GetProperty("link").GetString()));
+        var seenAlone = await Json(await manager.GetAsync($"/api/teams/{team}/report/kpis/childrenSeenAloneInAssessment/behind"));
+        Assert.Equal($"/child.html?child={_p}-k", Assert.Single(seenAlone.GetProperty("items").EnumerateArray()).GetProperty("link").GetString());
+        var history = await Json(await manager.GetAsync($"/api/teams/{team}/report/kpis/staffSupervisedThreeMonths/history"));
+        Assert.Equal(50m, Assert.Single(history.GetProperty("points").EnumerateArray()).GetProperty("value").GetDecimal());
+        var catalog = await Json(await manager.GetAsync("/api/kpis"));
+        Assert.Contains(catalog.EnumerateArray(), k => k.GetProperty("source").GetString() == "KPI 2"
+            && k.GetProperty("definition").GetString()!.Contains("% of worker caseloads of 18 or less", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await manager.GetAsync($"/api/teams/{_p}-other/report")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await manager.GetAsync($"/api/teams/{_p}-other/report/kpis/vacancy/behind")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await manager.GetAsync($"/api/reports/latest")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/teams/{team}/report/kpis/no-such-kpi/behind")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await manager.GetAsync($"/api/teams/{_p}-nowhere/report")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await manager.GetAsync($"/api/teams/{team}/report?date=yesterday")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_case_record_is_replaced_through_the_api_and_checked()
     {
         await Put($"/api/teams/{_p}-t2", new { name = "Case records" });
@@ -124,7 +172,7 @@ public class ReportsApiTests(AppFactory factory) : IClassFixture<AppFactory>
 
     private async Task Put(string url, object body) => (await _http.PutAsJsonAsync(url, body)).EnsureSuccessStatusCode();
 
-    private async Task<JsonElement> WaitForLatest(string jobId)
+    private async Task<JsonElement> WaitForLatest(string jobId, string? withTeam = null)
     {
         var giveUp = DateTimeOffset.UtcNow.AddSeconds(60);
         while (true)
@@ -132,7 +180,11 @@ public class ReportsApiTests(AppFactory factory) : IClassFixture<AppFactory>
             var response = await _http.GetAsync("/api/reports/latest");
             if (response.StatusCode == HttpStatusCode.OK)
             {
-                return await Json(response);
+                var report = await Json(response);
+                if (withTeam is null || report.GetProperty("teams").EnumerateArray().Any(t => t.GetProperty("teamId").GetString() == withTeam))
+                {
+                    return report;
+                }
             }
 
             if (DateTimeOffset.UtcNow >= giveUp)

@@ -78,6 +78,9 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
             await context.AddInitScriptAsync($"sessionStorage.setItem('allocation.session', JSON.stringify({session}));");
         }
 
+        // The Content-Security-Policy refuses inline script and style; a page that breaks it reports here.
+        await context.AddInitScriptAsync(
+            "document.addEventListener('securitypolicyviolation', e => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));");
         var page = await context.NewPageAsync();
         var errors = _scriptErrors.GetOrAdd(page, _ => new ConcurrentQueue<string>());
         page.PageError += (_, error) => errors.Enqueue(error);

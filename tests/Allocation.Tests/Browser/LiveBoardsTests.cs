@@ -62,8 +62,7 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
         var item = board.Locator("li.queue-item[data-child='C-B1002']");
         await Expect(item).ToBeVisibleAsync();
 
-        // Dragged by its heading line: the middle of the item holds its recommended workers' buttons.
-        await item.Locator(".row").DragToAsync(card);
+        await item.Locator(".child").DragToAsync(card); // by the child's id: the item's controls are not drag handles
 
         await Expect(item).ToHaveCountAsync(0);
         await Expect(card).ToHaveAttributeAsync("data-caseload", (before + 1).ToString());
@@ -254,11 +253,13 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
         return page;
     }
 
+    /// <summary>Every page is checked by axe in the state it is left in, as well as at each screenshot.</summary>
     private async Task Close(params IPage[] pages)
     {
         foreach (var page in pages)
         {
             Assert.Empty(app.ScriptErrors(page));
+            await Axe.AssertNoViolationsAsync(page, "the page as the test left it");
             await page.Context.CloseAsync();
         }
     }
@@ -271,9 +272,11 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>A screenshot of a state worth seeing, which axe checks too (zero WCAG 2.2 A/AA violations).</summary>
     private static async Task Screenshot(IPage page, string name)
     {
         Directory.CreateDirectory(BrowserApp.ScreenshotDirectory);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserApp.ScreenshotDirectory, name + ".png"), FullPage = true });
+        await Axe.AssertNoViolationsAsync(page, name);
     }
 }

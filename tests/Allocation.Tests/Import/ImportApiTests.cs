@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Allocation.Service.Api;
 using Allocation.Service.Import;
 using Allocation.Tests.Infrastructure;
 
@@ -16,13 +17,13 @@ public class ImportApiTests(AppFactory factory)
     private Dictionary<string, string> Files() => new()
     {
         [AuthorityCsv.TeamsFile] = $"team_id,name\n{_p}-T1,\"Assessment, North\"\n{_p}-T2,Children in Care\n",
-        [AuthorityCsv.WorkersFile] = "worker_id,name,team_id,role,fte,ceiling\n" +
-            $"{_p}-W1,Ann Able,{_p}-T1,SocialWorker,1.0,\n{_p}-W2,Ben Best,{_p}-T1,NewlyQualified,0.5,\n{_p}-W3,Cal Cole,{_p}-T2,PersonalAdviser,0.8,1\n",
-        [AuthorityCsv.ChildrenFile] = "child_id,team_id,referred_at,clock_started_at,worker_id,override_by,override_reason,family_id\n" +
-            $"{_p}-C1,{_p}-T1,2026-01-05T00:00:00Z,2026-01-05T09:00:00Z,{_p}-W1,,,\n" +
-            $"{_p}-C2,{_p}-T1,2026-11-01T00:00:00Z,2026-11-01T09:30:00Z,,,,\n" +
-            $"{_p}-C3,{_p}-T2,2026-02-01T00:00:00Z,2026-02-01T10:00:00Z,{_p}-W3,,,{_p}-F1\n" +
-            $"{_p}-C4,{_p}-T2,2026-02-02T00:00:00Z,2026-02-02T10:00:00Z,{_p}-W3,HOS-01,Sibling already allocated,{_p}-F1\n",
+        [AuthorityCsv.WorkersFile] = "worker_id,name,team_id,role,fte,ceiling,supervisions\n" +
+            $"{_p}-W1,Ann Able,{_p}-T1,SocialWorker,1.0,,{Month(-2)};{Month(-1)}\n{_p}-W2,Ben Best,{_p}-T1,NewlyQualified,0.5,,\n{_p}-W3,Cal Cole,{_p}-T2,PersonalAdviser,0.8,1,\n",
+        [AuthorityCsv.ChildrenFile] = "child_id,team_id,referred_at,clock_started_at,worker_id,override_by,override_reason,family_id," + string.Join(',', AuthorityCsv.CaseRecordColumns) + "\n" +
+            $"{_p}-C1,{_p}-T1,2026-01-05T00:00:00Z,2026-01-05T09:00:00Z,{_p}-W1,,,,ChildProtection,2026-01-10,2026-11-20,2026-11-19,2026-11-01,2026-10-30,2026-01-06,2026-02-20,true,false,2026-11-02,2026-10-15,2025-06-01\n" +
+            $"{_p}-C2,{_p}-T1,2026-11-01T00:00:00Z,2026-11-01T09:30:00Z,,,,,,,,,,,,,,,,,\n" +
+            $"{_p}-C3,{_p}-T2,2026-02-01T00:00:00Z,2026-02-01T10:00:00Z,{_p}-W3,,,{_p}-F1,ChildLookedAfter,,,,2026-11-15,,,,,,,,\n" +
+            $"{_p}-C4,{_p}-T2,2026-02-02T00:00:00Z,2026-02-02T10:00:00Z,{_p}-W3,HOS-01,Sibling already allocated,{_p}-F1,,,,,,,,,,,,,\n",
         [AuthorityCsv.HistoryFile] = "child_id,worker_id,from,to,reason\n" +
             $"{_p}-C1,{_p}-W2,2026-01-05T12:00:00Z,2026-03-01T00:00:00Z,allocation\n" +
             $"{_p}-C1,{_p}-W1,2026-03-01T00:00:00Z,,Caseload rebalanced\n" +
@@ -60,8 +61,8 @@ public class ImportApiTests(AppFactory factory)
     public async Task One_bad_row_and_nothing_is_imported()
     {
         var files = Files();
-        files[AuthorityCsv.ChildrenFile] += $"{_p}-C5,{_p}-T1,2026-01-05,2026-01-05,{_p}-W-GHOST,,,\n";
-        files[AuthorityCsv.WorkersFile] += $"{_p}-W4,Dee,{_p}-T1,SocialWorker,2,\n";
+        files[AuthorityCsv.ChildrenFile] += $"{_p}-C5,{_p}-T1,2026-01-05,2026-01-05,{_p}-W-GHOST,,,,,,,,,,,,,,,,\n";
+        files[AuthorityCsv.WorkersFile] += $"{_p}-W4,Dee,{_p}-T1,SocialWorker,2,,\n";
 
         var response = await _http.PostAsync("/api/import", Form(files));
 
@@ -137,6 +138,73 @@ public class ImportApiTests(AppFactory factory)
         Assert.Equal("      children   [############--------] 60 %  6,000/10,000", ImportCommand.Bar("children", 6000, 10000));
         Assert.Equal("      workers    [####################] 100 %  0/0", ImportCommand.Bar("workers", 0, 0));
     }
+
+    [Fact]
+    public async Task A_rejection_names_the_first_thousand_rows_and_counts_the_rest()
+    {
+        var rows = string.Concat(Enumerable.Range(0, 1500).Select(i => $"{_p}-T{i},\n"));
+        var response = await _http.PostAsync("/api/import", Form(new() { [AuthorityCsv.TeamsFile] = "team_id,name\n" + rows }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(ImportApi.MaxErrorsShown, problem.GetProperty("errors").GetArrayLength());
+        Assert.Equal(500, problem.GetProperty("errorsNotShown").GetInt32());
+    }
+
+    [Fact]
+    public async Task An_override_by_a_worker_of_the_authority_is_rejected()
+    {
+        var files = Files();
+        files[AuthorityCsv.ChildrenFile] = files[AuthorityCsv.ChildrenFile].Replace("HOS-01", $"{_p}-W1", StringComparison.Ordinal);
+
+        var response = await _http.PostAsync("/api/import", Form(files));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        var error = Assert.Single(JsonDocument.Parse(text).RootElement.GetProperty("errors").EnumerateArray());
+        Assert.Equal("override_by", error.GetProperty("column").GetString());
+    }
+
+    [Fact]
+    public async Task The_case_record_and_supervision_columns_reach_the_child_and_the_worker()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _http.PostAsync("/api/import", Form(Files()))).StatusCode);
+
+        var child = JsonDocument.Parse(await _http.GetStringAsync($"/api/children/{_p}-C1")).RootElement.GetProperty("caseRecord");
+        Assert.Equal(("ChildProtection", "2026-11-01", "2026-10-30", true, false, "2025-06-01"), (
+            child.GetProperty("plan").GetString(), child.GetProperty("reviewDueOn").GetString(), child.GetProperty("reviewDoneOn").GetString(),
+            child.GetProperty("childSeen").GetBoolean(), child.GetProperty("childSeenAlone").GetBoolean(), child.GetProperty("previousReferralOn").GetString()));
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(await _http.GetStringAsync($"/api/children/{_p}-C2")).RootElement.GetProperty("caseRecord").ValueKind);
+        var worker = JsonDocument.Parse(await _http.GetStringAsync($"/api/workers/{_p}-W1")).RootElement;
+        Assert.Equal([Month(-2), Month(-1)], worker.GetProperty("supervisions").EnumerateArray().Select(d => d.GetString()));
+    }
+
+    [Fact]
+    public async Task A_bad_case_record_field_names_its_column_and_nothing_is_imported()
+    {
+        var files = Files();
+        files[AuthorityCsv.ChildrenFile] = files[AuthorityCsv.ChildrenFile]
+            .Replace("ChildLookedAfter,", "Looked after,", StringComparison.Ordinal)
+            .Replace(",true,false,", ",yes,false,", StringComparison.Ordinal);
+        files[AuthorityCsv.WorkersFile] = files[AuthorityCsv.WorkersFile].Replace($"{Month(-2)};", "2026-13-01;", StringComparison.Ordinal);
+
+        var response = await _http.PostAsync("/api/import", Form(files));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        var errors = JsonDocument.Parse(text).RootElement.GetProperty("errors").EnumerateArray()
+            .Select(e => (e.GetProperty("file").GetString(), e.GetProperty("line").GetInt32(), e.GetProperty("column").GetString())).ToList();
+        Assert.Equal([(AuthorityCsv.WorkersFile, 2, "supervisions"), (AuthorityCsv.ChildrenFile, 2, "child_seen"), (AuthorityCsv.ChildrenFile, 4, "plan")], errors);
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"/api/children/{_p}-C1")).StatusCode);
+    }
+
+    /// <summary>The 5th of a month relative to this one, as yyyy-MM-dd: supervision dates within the year the worker keeps.</summary>
+    private static string Month(int offset)
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        return new DateOnly(today.Year, today.Month, 5).AddMonths(offset).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
 
     [Fact]
     public async Task Unknown_export_file_is_404()

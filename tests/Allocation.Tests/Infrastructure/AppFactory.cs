@@ -19,9 +19,11 @@ public class AppFactory : WebApplicationFactory<Program>
         _settings = new Dictionary<string, string?>
         {
             ["Orleans:SiloPort"] = FreePorts.Next().ToString(),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(),
             ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
             ["Seeding:Demo"] = "false",
+            // Tests send many commands as one user in seconds; the limiter's own test sets low limits.
+            ["RateLimits:Commands:PermitLimit"] = "1000000",
+            ["RateLimits:Import:PermitLimit"] = "1000000",
             // Tests sign their users with the demo's key whatever the store; the refusal itself is tested with this unset.
             [Allocation.Service.Security.DemoSignIn.AllowOnPostgreSQLSetting] = "true",
         };

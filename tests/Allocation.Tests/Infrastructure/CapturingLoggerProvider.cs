@@ -3,7 +3,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Allocation.Tests.Infrastructure;
 
-/// <summary>Keeps every log message (<c>category: message</c>), for tests of what the service logs.</summary>
+/// <summary>Keeps every log message (<c>category: message</c>), for tests of what the service logs. Its alias lets a test
+/// set a level for this provider alone (<c>Logging:Capture:LogLevel:Default</c>), as one might for the console.</summary>
+[ProviderAlias("Capture")]
 public sealed class CapturingLoggerProvider : ILoggerProvider
 {
     public System.Collections.Concurrent.ConcurrentQueue<string> Messages { get; } = new();

@@ -1,5 +1,5 @@
 using Allocation.Grains;
-using Allocation.Grains.Boards;
+using Allocation.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
@@ -29,10 +29,8 @@ public class ClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddMemoryGrainStorage(GrainStorage.Name);
-            silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton(AllocationClock.Key, DomainTime);
-            silo.Services.AddBoardPublishing();
+            silo.AddAllocationGrains().AddAllocationMemoryStorage();
             silo.Services.AddOptions<AllocationOptions>().Configure(Configure);
         });
         Cluster = builder.Build();
@@ -52,7 +50,7 @@ public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
     public const string Name = "cluster";
 }
 
-/// <summary>A cluster on real time with a 3-second allocation window, to watch the durable reminder fire.</summary>
+/// <summary>A cluster on real time with a 3-second allocation window, to watch the team's clock watch fire.</summary>
 public sealed class RealTimeClusterFixture : ClusterFixture
 {
     public static readonly TimeSpan Window = TimeSpan.FromSeconds(3);

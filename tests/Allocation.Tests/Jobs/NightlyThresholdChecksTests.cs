@@ -136,21 +136,25 @@ public class NightlyThresholdChecksTests(SeededAuthorityFixture authority) : ICl
             Assert.Equal(rag, kpis[id].Rag);
         }
 
+        Is(KpiCatalog.Caseloads18OrLess, 100m, Rag.Green);           // w1 2, w2 1: both 18 or less
         Is(KpiCatalog.CaseloadsAtOrUnderCeiling, 100m, Rag.Green);   // w1 2 of 18, w2 1 of 1
         Is(KpiCatalog.AverageCaseload, 1.5m, Rag.None);
         Is(KpiCatalog.MaxCaseload, 2m, Rag.None);
         Is(KpiCatalog.UnallocatedNow, 1m, Rag.None);
-        Is(KpiCatalog.LongestWaitHours, 30m, Rag.Amber);             // c4 referred 30 hours ago
-        Is(KpiCatalog.BreachesLastDay, 1m, Rag.Amber);               // c4's breach, recorded just now
-        Is(KpiCatalog.BreachesLastWeek, 1m, Rag.Amber);
+        Is(KpiCatalog.LongestWaitHours, 30m, Rag.Red);               // c4 referred 30 hours ago: over 24 is red
+        Is(KpiCatalog.BreachesLastDay, 1m, Rag.Red);                 // c4's breach, recorded just now: any breach is red
+        Is(KpiCatalog.BreachesLastWeek, 1m, Rag.Red);
         Is(KpiCatalog.ChildrenOverThreeWorkers, 0m, Rag.None);
-        Is(KpiCatalog.Vacancy, 50m, Rag.Red);                        // 2 FTE of 4
+        Is(KpiCatalog.Vacancy, 75m, Rag.Red);                        // 4 funded, 1 permanent: w2's post is agency-covered, so vacant
         Is(KpiCatalog.AgencyShare, 50m, Rag.Red);                    // w2 is agency: 1 of 2 FTE
-        Is(KpiCatalog.VisitsInTimescale, 100m, Rag.Green);           // c1's visit, done the day it was due
+        Is(KpiCatalog.OverEstablishment, 0m, Rag.None);
+        Is(KpiCatalog.VisitsInTimescale, 33.3m, Rag.Red);            // c1's visit, done the day it was due; c2, c3: no record
+        Is(KpiCatalog.VisitsInTimescaleCp, 100m, Rag.Green);         // c1 is on a CP plan
         Is(KpiCatalog.AssessmentsIn45WorkingDays, null, Rag.None);   // no assessment data
-        Is(KpiCatalog.SupervisionIn6Weeks, 100m, Rag.Green);         // 11 days ago by the run
-        Is(KpiCatalog.OversightIn6Weeks, 0m, Rag.Red);               // 51 days ago
+        Is(KpiCatalog.SupervisionIn6Weeks, 100m, Rag.Green);         // c1 10 days before; c2, c3 allocated a day ago: not yet due
+        Is(KpiCatalog.OversightIn6Weeks, 100m, Rag.Green);           // c1's was 51 days ago, but it was allocated a day ago
         Is(KpiCatalog.CpPlansOver18Months, 100m, Rag.Red);           // c1's plan is 2 years old
+        Assert.Equal(2, kpis[KpiCatalog.VisitsInTimescale].NoRecord);
         Assert.All(report.Authority, k => Assert.Null(k.Previous));
         Assert.Equal(Json(report.Authority), Json(team.Kpis));
     }
@@ -194,7 +198,7 @@ public class NightlyThresholdChecksTests(SeededAuthorityFixture authority) : ICl
 
         var breaches = next.Authority.Single(k => k.Id == KpiCatalog.BreachesLastDay);
         // The breach is now more than a day old: 1 last night, 0 tonight, which is better.
-        Assert.Equal((0m, 1m, Rag.Amber, Trend.Better), (breaches.Value, breaches.Previous, breaches.PreviousRag, breaches.Trend));
+        Assert.Equal((0m, 1m, Rag.Red, Trend.Better), (breaches.Value, breaches.Previous, breaches.PreviousRag, breaches.Trend));
         Assert.Equal(2, (await store.GetDatesAsync()).Count);
         var history = await store.GetHistoryAsync(KpiCatalog.BreachesLastDay, null, DateOnly.MinValue, DateOnly.MaxValue);
         Assert.Equal([1m, 0m], history.Select(p => p.Value));
@@ -207,7 +211,7 @@ public class NightlyThresholdChecksTests(SeededAuthorityFixture authority) : ICl
         private readonly InMemoryReportStore _inner = new();
         private bool _failed;
 
-        public Task SaveAsync(ThresholdReport report, CancellationToken cancellationToken = default)
+        public Task SaveAsync(ThresholdReport report, IReadOnlyList<KpiBehind>? behind = null, CancellationToken cancellationToken = default)
         {
             if (!_failed)
             {
@@ -215,8 +219,11 @@ public class NightlyThresholdChecksTests(SeededAuthorityFixture authority) : ICl
                 throw new IOException("The process died while saving.");
             }
 
-            return _inner.SaveAsync(report, cancellationToken);
+            return _inner.SaveAsync(report, behind, cancellationToken);
         }
+
+        public Task<IReadOnlyList<KpiBehind>> GetBehindAsync(DateOnly date, string kpiId, string? teamId, CancellationToken cancellationToken = default) =>
+            _inner.GetBehindAsync(date, kpiId, teamId, cancellationToken);
 
         public Task<ThresholdReport?> GetAsync(DateOnly date, CancellationToken cancellationToken = default) => _inner.GetAsync(date, cancellationToken);
 

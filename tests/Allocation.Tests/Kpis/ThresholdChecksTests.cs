@@ -81,34 +81,49 @@ public class ThresholdChecksTests
     {
         var m = ThresholdChecks.Measure(Fixture(), At, Options);
 
-        // Caseholders: A, B, C (the manager has ceiling 0 and no cases; the leaver is out). At or under: A (2/3), C (0/2).
-        Assert.Equal(3, m.Caseholders);
-        Assert.Equal(2, m.CaseholdersAtOrUnderCeiling);
-        Assert.Equal(5, m.CasesHeld);
-        Assert.Equal(3, m.MaxCaseload);
-        Assert.Equal(1, m.OverridesInForce);
-        Assert.Equal(7, m.OpenChildren);
-        Assert.Equal(2, m.Unallocated);
-        Assert.Equal(30, m.LongestWaitHours, 6);
+        (decimal, decimal) Of(string kpi) => (m[kpi].Numerator, m[kpi].Denominator);
+        IEnumerable<string> Behind(string kpi) => m[kpi].Behind.Select(b => b.Id);
+
+        // Caseholders: A, B, C (the manager has ceiling 0 and no cases; the leaver is out). At or under their own
+        // ceiling: A (2/3), C (0/2); B holds 3 of 2. All three hold 18 or fewer.
+        Assert.Equal((3m, 3m), Of(KpiCatalog.Caseloads18OrLess));
+        Assert.Equal((2m, 3m), Of(KpiCatalog.CaseloadsAtOrUnderCeiling));
+        Assert.Equal(["B"], Behind(KpiCatalog.CaseloadsAtOrUnderCeiling));
+        Assert.Equal((5m, 3m), Of(KpiCatalog.AverageCaseload));
+        Assert.Equal(3m, m[KpiCatalog.MaxCaseload].Numerator);
+        Assert.Equal(1m, m[KpiCatalog.OverridesInForce].Numerator);
+        Assert.Equal(["u1", "u2"], Behind(KpiCatalog.UnallocatedNow));
+        Assert.Equal(30m, m[KpiCatalog.LongestWaitHours].Numerator);
+        Assert.Equal(["u1"], Behind(KpiCatalog.LongestWaitHours));       // 30 hours; u2's 5 hours is not within 8 of 24
         // Breaches 2 h, 30 h, 6 days and 8 days ago: 1 in the last day, 3 in the last week.
-        Assert.Equal(1, m.BreachesLastDay);
-        Assert.Equal(3, m.BreachesLastWeek);
-        Assert.Equal(2, m.ChildrenOverWorkerThreshold);
-        Assert.Equal(1, m.NewlyOverWorkerThreshold);
-        // Filled FTE: A 1 + B 1 + C 0.5 + manager 1 (the leaver does not count); agency: C's 0.5.
-        Assert.Equal(10m, m.EstablishmentFte);
-        Assert.Equal(3.5m, m.FilledFte);
-        Assert.Equal(0.5m, m.AgencyFte);
-        // Visits due by today: c1 (in), c2 (out), c5 (in). c3's is not due yet.
-        Assert.Equal((3, 2), (m.VisitsDue, m.VisitsInTimescale));
-        // Assessments: c3 completed in 45 working days (in), c4 open past 45 (late); c5 still within time, not counted.
-        Assert.Equal((2, 1), (m.Assessments, m.AssessmentsInTimescale));
-        // Supervision within 42 days: c1, c3, c4 of the 5 children with a case record.
-        Assert.Equal((5, 3), (m.SupervisionRecords, m.SupervisionInTimescale));
-        // Oversight within 42 days: c2, c4, c5.
-        Assert.Equal((5, 3), (m.OversightRecords, m.OversightInTimescale));
-        Assert.Equal((2, 1), (m.CpPlans, m.CpPlansOver18Months));
-        Assert.Equal((1, 1), (m.CinPlans, m.CinPlansOver2Years));
+        Assert.Equal(1m, m[KpiCatalog.BreachesLastDay].Numerator);
+        Assert.Equal(3m, m[KpiCatalog.BreachesLastWeek].Numerator);
+        Assert.Equal((2m, 7m), Of(KpiCatalog.ChildrenOverThreeWorkers));
+        Assert.Equal(["c1", "c2"], Behind(KpiCatalog.ChildrenOverThreeWorkers));
+        // Permanent FTE in post: A 1 + B 1 + manager 1 (C is agency, the leaver does not count): 7 of 10 funded vacant.
+        Assert.Equal((7m, 10m), Of(KpiCatalog.Vacancy));
+        Assert.Equal(["C"], Behind(KpiCatalog.Vacancy));
+        Assert.Equal((0.5m, 3.5m), Of(KpiCatalog.AgencyShare));
+        Assert.Equal((0m, 10m), Of(KpiCatalog.OverEstablishment));
+        // Visits due by today: c1 (in), c2 (out), c5 (in). c3's is not due yet; c4 has no visit dates.
+        Assert.Equal((2m, 3m), Of(KpiCatalog.VisitsInTimescale));
+        Assert.Equal((1m, 2m), Of(KpiCatalog.VisitsInTimescaleCp));
+        Assert.Equal(["c2"], Behind(KpiCatalog.VisitsInTimescaleCp));
+        Assert.Equal((1m, 1m), Of(KpiCatalog.VisitsInTimescaleCla));
+        Assert.Equal((0m, 0m), Of(KpiCatalog.VisitsInTimescaleCin));
+        // Assessments completed in the 30 days to today: c3 (on 9 March, in exactly 45 working days). c4's is still open.
+        Assert.Equal((1m, 1m), Of(KpiCatalog.AssessmentsIn45WorkingDays));
+        Assert.Equal((0m, 1m), Of(KpiCatalog.ChildrenSeenInAssessment)); // not recorded: not seen
+        // Supervision due 42 days after the last one, or after the first allocation for a newer case: c1, c3 (boundary),
+        // c4, and c5 (its last was 43 days ago, but it was allocated 30 days ago). c2 has none recorded.
+        Assert.Equal((4m, 5m), Of(KpiCatalog.SupervisionIn6Weeks));
+        Assert.Equal(["c2"], Behind(KpiCatalog.SupervisionIn6Weeks));
+        // Oversight: c2, c4, c5 in; c1 (49 days) and c3 (none, allocated 50 days ago) out.
+        Assert.Equal((3m, 5m), Of(KpiCatalog.OversightIn6Weeks));
+        Assert.Equal((1m, 2m), Of(KpiCatalog.CpPlansOver18Months));
+        Assert.Equal((1m, 1m), Of(KpiCatalog.CinPlansOver2Years));
+        // No worker has supervision dates: none supervised in each of the last three months.
+        Assert.Equal((0m, 3m), Of(KpiCatalog.StaffSupervisedThreeMonths));
     }
 
     [Fact]
@@ -122,25 +137,30 @@ public class ThresholdChecksTests
             Assert.Equal(rag, kpis[id].Rag);
         }
 
+        Is(KpiCatalog.Caseloads18OrLess, 100m, Rag.Green);               // KPI 2 as the plan words it
         Is(KpiCatalog.CaseloadsAtOrUnderCeiling, 66.7m, Rag.Red);        // 2 of 3; target 85, 18.3 short, margin 5
-        Is(KpiCatalog.AverageCaseload, 1.7m, Rag.None);                  // 5 / 3; no plan target
+        Is(KpiCatalog.AverageCaseload, 1.67m, Rag.None);                 // 5 / 3; no plan target
         Is(KpiCatalog.MaxCaseload, 3m, Rag.None);
         Is(KpiCatalog.OverridesInForce, 1m, Rag.None);
         Is(KpiCatalog.UnallocatedNow, 2m, Rag.None);
-        Is(KpiCatalog.LongestWaitHours, 30m, Rag.Amber);                 // 6 hours over 24, within the 8-hour margin
-        Is(KpiCatalog.BreachesLastDay, 1m, Rag.Amber);                   // target 0, margin 1
-        Is(KpiCatalog.BreachesLastWeek, 3m, Rag.Amber);                  // target 0, margin 3
+        Is(KpiCatalog.LongestWaitHours, 30m, Rag.Red);                   // over 24 hours: the target is all children
+        Is(KpiCatalog.BreachesLastDay, 1m, Rag.Red);                     // any breach is red
+        Is(KpiCatalog.BreachesLastWeek, 3m, Rag.Red);
         Is(KpiCatalog.ChildrenOverThreeWorkers, 28.6m, Rag.None);        // 2 of 7
-        Is(KpiCatalog.NewlyOverThreeWorkers, 1m, Rag.None);
-        Is(KpiCatalog.Vacancy, 65m, Rag.Red);                            // (10 - 3.5) / 10
+        Is(KpiCatalog.Vacancy, 70m, Rag.Red);                            // (10 - 3) / 10: agency cover is still a vacancy
         Is(KpiCatalog.AgencyShare, 14.3m, Rag.Red);                      // 0.5 / 3.5; target 5, 9.3 over, margin 5
+        Is(KpiCatalog.OverEstablishment, 0m, Rag.None);
         Is(KpiCatalog.VisitsInTimescale, 66.7m, Rag.Red);
-        Is(KpiCatalog.AssessmentsIn45WorkingDays, 50m, Rag.Red);
-        Is(KpiCatalog.SupervisionIn6Weeks, 60m, Rag.Red);
+        Is(KpiCatalog.VisitsInTimescaleCp, 50m, Rag.Red);
+        Is(KpiCatalog.VisitsInTimescaleCin, null, Rag.None);
+        Is(KpiCatalog.AssessmentsIn45WorkingDays, 100m, Rag.Green);
+        Is(KpiCatalog.SupervisionIn6Weeks, 80m, Rag.Red);
         Is(KpiCatalog.OversightIn6Weeks, 60m, Rag.Red);
         Is(KpiCatalog.CpPlansOver18Months, 50m, Rag.Red);
         Is(KpiCatalog.CinPlansOver2Years, 100m, Rag.None);
-        Assert.Equal((2, 3), (kpis[KpiCatalog.CaseloadsAtOrUnderCeiling].Numerator, kpis[KpiCatalog.CaseloadsAtOrUnderCeiling].Denominator));
+        Is(KpiCatalog.TransferPointsPerChild, 0m, Rag.None);
+        Is(KpiCatalog.ReReferralsWithin12Months, null, Rag.None);        // no referral dates in this fixture
+        Assert.Equal((2m, 3m), (kpis[KpiCatalog.CaseloadsAtOrUnderCeiling].Numerator, kpis[KpiCatalog.CaseloadsAtOrUnderCeiling].Denominator));
         Assert.Equal(KpiCatalog.All.Select(k => k.Id), kpis.Keys);
     }
 
@@ -151,8 +171,8 @@ public class ThresholdChecksTests
         var targets = new Dictionary<string, KpiTarget>
         {
             [KpiCatalog.CaseloadsAtOrUnderCeiling] = new() { Target = 70m },                  // 3.3 short, default margin 5: amber
-            [KpiCatalog.AverageCaseload] = new() { Target = 16m },                            // now rated: 1.7 is under 16
-            [KpiCatalog.Vacancy] = new() { AmberMargin = 60m },                               // 55 over 10, margin 60: amber
+            [KpiCatalog.AverageCaseload] = new() { Target = 16m },                            // now rated: 1.67 is under 16
+            [KpiCatalog.Vacancy] = new() { AmberMargin = 60m },                               // 60 over 10, margin 60: amber
         };
 
         var kpis = ThresholdChecks.Evaluate(measures, targets, null).ToDictionary(k => k.Id);
@@ -188,12 +208,16 @@ public class ThresholdChecksTests
         Assert.Equal(0m, kpis[KpiCatalog.UnallocatedNow].Value);
     }
 
+    private static TeamMeasures Measures(params (string Kpi, decimal Numerator, decimal Denominator)[] tallies) =>
+        new(tallies.ToDictionary(t => t.Kpi, t => new Tally(t.Numerator, t.Denominator, [])));
+
     [Fact]
     public void The_authority_figure_is_the_sum_of_team_counts_not_an_average_of_percentages()
     {
         // Team t1: 1 caseholder of 1 at or under (100%); team t2: 1 of 3 (33.3%). Authority: 2 of 4 = 50%, not 66.7%.
-        var t1 = TeamMeasures.Empty with { Caseholders = 1, CaseholdersAtOrUnderCeiling = 1, MaxCaseload = 4, LongestWaitHours = 2 };
-        var t2 = TeamMeasures.Empty with { Caseholders = 3, CaseholdersAtOrUnderCeiling = 1, MaxCaseload = 20, LongestWaitHours = 26, EstablishmentFte = 5m, FilledFte = 4m };
+        var t1 = Measures((KpiCatalog.CaseloadsAtOrUnderCeiling, 1, 1), (KpiCatalog.MaxCaseload, 4, 1), (KpiCatalog.LongestWaitHours, 2, 1));
+        var t2 = Measures((KpiCatalog.CaseloadsAtOrUnderCeiling, 1, 3), (KpiCatalog.MaxCaseload, 20, 1), (KpiCatalog.LongestWaitHours, 26, 1),
+            (KpiCatalog.Vacancy, 1, 5));
 
         var report = ThresholdChecks.BuildReport(new DateOnly(2026, 3, 10), At, [("t2", "Two", t2), ("t1", "One", t1)], null, null);
 
@@ -201,7 +225,7 @@ public class ThresholdChecksTests
         Assert.Equal(50m, authority[KpiCatalog.CaseloadsAtOrUnderCeiling].Value);
         Assert.Equal(20m, authority[KpiCatalog.MaxCaseload].Value);
         Assert.Equal(26m, authority[KpiCatalog.LongestWaitHours].Value);
-        // Only t2's establishment is known: vacancy (5 - 4) / 5.
+        // Only t2's establishment is known: vacancy 1 of 5.
         Assert.Equal(20m, authority[KpiCatalog.Vacancy].Value);
         Assert.Equal(["t1", "t2"], report.Teams.Select(t => t.TeamId));
     }
@@ -210,9 +234,9 @@ public class ThresholdChecksTests
     public void Previous_nights_value_and_rating_give_the_trend()
     {
         var yesterday = ThresholdChecks.BuildReport(new DateOnly(2026, 3, 9), At.AddDays(-1),
-            [("t", "T", TeamMeasures.Empty with { Caseholders = 4, CaseholdersAtOrUnderCeiling = 3, BreachesLastDay = 1 })], null, null);
+            [("t", "T", Measures((KpiCatalog.CaseloadsAtOrUnderCeiling, 3, 4), (KpiCatalog.BreachesLastDay, 1, 0)))], null, null);
         var today = ThresholdChecks.BuildReport(new DateOnly(2026, 3, 10), At,
-            [("t", "T", TeamMeasures.Empty with { Caseholders = 4, CaseholdersAtOrUnderCeiling = 4, BreachesLastDay = 1 })], null, yesterday);
+            [("t", "T", Measures((KpiCatalog.CaseloadsAtOrUnderCeiling, 4, 4), (KpiCatalog.BreachesLastDay, 1, 0)))], null, yesterday);
 
         var caseloads = today.Teams[0].Kpis.Single(k => k.Id == KpiCatalog.CaseloadsAtOrUnderCeiling);
         Assert.Equal((75m, Rag.Red, 100m, Rag.Green, Trend.Better), (caseloads.Previous, caseloads.PreviousRag, caseloads.Value, caseloads.Rag, caseloads.Trend));

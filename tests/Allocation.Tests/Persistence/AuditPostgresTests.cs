@@ -4,6 +4,7 @@ using System.Text.Json;
 using Allocation.Service.Audit;
 using Allocation.Service.Persistence;
 using Allocation.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -46,7 +47,32 @@ public class AuditPostgresTests(PostgresServer postgres)
     }
 
     [PostgresFact]
-    public async Task A_childs_chronology_survives_a_restart_of_the_service()
+    public async Task A_command_refused_for_control_characters_answers_400_and_is_on_the_record_with_them_made_visible()
+    {
+        var database = await postgres.CreateDatabaseAsync("audit-hostile");
+        await using var factory = new PostgresAppFactory(database, "audit-" + Guid.NewGuid().ToString("N")[..8], TimeSpan.FromHours(24));
+        var http = factory.CreateClient();
+        (await http.PutAsJsonAsync("/api/teams/t1", new { name = "North" })).EnsureSuccessStatusCode();
+        (await http.PostAsJsonAsync("/api/children/c1/refer", new { requestId = "r1", teamId = "t1" })).EnsureSuccessStatusCode();
+
+        // PostgreSQL takes no NUL in text; the 600-character id is clipped to 500, which would cut the emoji's
+        // surrogate pair in two (a lone surrogate cannot be encoded): it is clipped before the pair, to 499.
+        var hostile = "\u0000\u0007\u001b[31m\r\n\t" + new string('x', 489) + "\ud83d\ude00" + new string('y', 100);
+        var response = await http.PutAsJsonAsync("/api/children/c1/case-record", new { requestId = hostile, record = new { visitDueOn = "2026-11-01" } });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+
+        var entries = await factory.Services.GetRequiredService<IAuditTrail>().QueryAsync(new AuditQuery(ChildId: "c1"));
+        var entry = Assert.Single(entries, e => e.Action == "child.case-record");
+        Assert.Equal(AuditOutcome.Invalid, entry.Outcome);
+        Assert.Equal("\uFFFD\uFFFD\uFFFD[31m\r\n\t" + new string('x', 489), entry.RequestId);
+        var child = await http.GetFromJsonAsync<JsonElement>("/api/children/c1");
+        Assert.Equal(1, child.GetProperty("version").GetInt64());
+        Assert.Equal(JsonValueKind.Null, child.GetProperty("caseRecord").ValueKind);
+    }
+
+    [PostgresFact]
+    public async Task A_childs_allocation_history_survives_a_restart_of_the_service()
     {
         var database = await postgres.CreateDatabaseAsync("audit-restart");
         var clusterId = "audit-" + Guid.NewGuid().ToString("N")[..8];
@@ -63,11 +89,11 @@ public class AuditPostgresTests(PostgresServer postgres)
 
         await using var second = new PostgresAppFactory(database, clusterId, TimeSpan.FromHours(24));
         var again = second.CreateClient();
-        var chronology = await again.GetFromJsonAsync<JsonElement>("/api/children/c2/chronology");
+        var history = await again.GetFromJsonAsync<JsonElement>("/api/children/c2/allocation-history");
         Assert.Equal([("child.refer", "Accepted"), ("child.allocate", "Refused")],
-            chronology.EnumerateArray().Select(e => (e.GetProperty("action").GetString(), e.GetProperty("outcome").GetString())));
-        Assert.Equal("caseload-ceiling", chronology[1].GetProperty("rule").GetString());
-        Assert.Equal(TestUsers.Superuser.Id, chronology[1].GetProperty("userId").GetString());
+            history.EnumerateArray().Select(e => (e.GetProperty("action").GetString(), e.GetProperty("outcome").GetString())));
+        Assert.Equal("caseload-ceiling", history[1].GetProperty("rule").GetString());
+        Assert.Equal(TestUsers.Superuser.Id, history[1].GetProperty("userId").GetString());
     }
 
     [PostgresFact]

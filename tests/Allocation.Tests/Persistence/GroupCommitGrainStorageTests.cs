@@ -142,37 +142,6 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         Assert.False(read.RecordExists);
     }
 
-    [PostgresFact]
-    public async Task A_service_that_kept_state_with_the_AdoNet_provider_reads_it_after_switching_to_group_commit()
-    {
-        var database = await postgres.CreateDatabaseAsync();
-        var clusterId = "switch-" + Guid.NewGuid().ToString("N")[..8];
-        await using (var before = new StorageAppFactory(database, clusterId, "AdoNet"))
-        {
-            var http = before.CreateClient();
-            await Send(http, HttpMethod.Put, "/api/teams/t1", new { name = "Assessment" });
-            await Send(http, HttpMethod.Put, "/api/workers/w1", new { name = "One", teamId = "t1", role = "SocialWorker", fte = 1.0 });
-            await Send(http, HttpMethod.Post, "/api/children/c1/refer", new { requestId = "r1", teamId = "t1" });
-            await Send(http, HttpMethod.Post, "/api/children/c1/allocate", new { requestId = "r2", workerId = "w1" });
-        }
-
-        await using var after = new StorageAppFactory(database, clusterId, GroupCommitGrainStorage.Kind);
-        var again = after.CreateClient();
-        Assert.Equal("w1", (await Send(again, HttpMethod.Get, "/api/children/c1")).GetProperty("workerId").GetString());
-        Assert.Equal(1, (await Send(again, HttpMethod.Get, "/api/workers/w1")).GetProperty("caseloadCount").GetInt32());
-
-        // The next change is stored by the new provider, and a retry is still answered from the receipt kept before.
-        await Send(again, HttpMethod.Post, "/api/children/c2/refer", new { requestId = "r3", teamId = "t1" });
-        await Send(again, HttpMethod.Post, "/api/children/c2/allocate", new { requestId = "r4", workerId = "w1" });
-        var retry = await Send(again, HttpMethod.Post, "/api/children/c1/allocate", new { requestId = "r2", workerId = "w1" });
-        Assert.True(retry.GetProperty("replayed").GetBoolean());
-        Assert.Equal(2, (await Send(again, HttpMethod.Get, "/api/workers/w1")).GetProperty("caseloadCount").GetInt32());
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var count = new NpgsqlCommand($"select count(*) from {GroupCommitGrainStorage.Table} where grain_id like 'socialworker/%'", connection);
-        Assert.Equal(1L, await count.ExecuteScalarAsync());
-    }
-
     private async Task<string> NewDatabaseAsync()
     {
         var database = await postgres.CreateDatabaseAsync();
@@ -185,7 +154,7 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
 
     private static GroupCommitGrainStorage Create(string connectionString, int writers = 2) =>
         new("test", NpgsqlDataSource.Create(connectionString),
-            new SystemTextJsonGrainStorageSerializer(Options.Create(new SystemTextJsonGrainStorageSerializerOptions())), previous: null,
+            new SystemTextJsonGrainStorageSerializer(Options.Create(new SystemTextJsonGrainStorageSerializerOptions())),
             new GroupCommitOptions { Writers = writers }, NullLogger<GroupCommitGrainStorage>.Instance);
 
     /// <summary>Transaction ids handed out so far: every transaction that writes takes one.</summary>
@@ -209,11 +178,4 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
             return ex;
         }
     }
-
-    private sealed class StorageAppFactory(string connectionString, string clusterId, string grainStorage) : AppFactory(new Dictionary<string, string?>
-    {
-        ["ConnectionStrings:Allocation"] = connectionString,
-        ["Orleans:ClusterId"] = clusterId,
-        ["Persistence:GrainStorage"] = grainStorage,
-    });
 }

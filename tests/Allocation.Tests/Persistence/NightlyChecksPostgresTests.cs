@@ -24,8 +24,8 @@ public class NightlyChecksPostgresTests(PostgresServer postgres)
         var tuesday = Report(new DateOnly(2026, 3, 10), caseholders: 4, atOrUnder: 4, previous: monday);
 
         await store.SaveAsync(monday);
-        await store.SaveAsync(tuesdayFirst);
-        await store.SaveAsync(tuesday);
+        await store.SaveAsync(tuesdayFirst, [new KpiBehind("t1", KpiCatalog.CaseloadsAtOrUnderCeiling, [new BehindItem("w1", "20 children, ceiling 18"), new BehindItem("w2", "19 children, ceiling 18")])]);
+        await store.SaveAsync(tuesday, [new KpiBehind("t1", KpiCatalog.CaseloadsAtOrUnderCeiling, [new BehindItem("w2", "19 children, ceiling 18")])]);
 
         Assert.Equal([monday.Date, tuesday.Date], await store.GetDatesAsync());
         Assert.Equal(Json(tuesday), Json((await store.GetLatestAsync())!));
@@ -38,6 +38,11 @@ public class NightlyChecksPostgresTests(PostgresServer postgres)
         Assert.Equal(100m, Assert.Single(teamHistory).Value);
         // No establishment loaded: the nights are there, with no value.
         Assert.All(await store.GetHistoryAsync(KpiCatalog.Vacancy, null, monday.Date, tuesday.Date), p => Assert.Null(p.Value));
+        // The list behind a figure is replaced with its night's report, never added to.
+        var behind = Assert.Single(await store.GetBehindAsync(tuesday.Date, KpiCatalog.CaseloadsAtOrUnderCeiling, "t1"));
+        Assert.Equal([("w2", "19 children, ceiling 18")], behind.Items.Select(i => (i.Id, i.Note)));
+        Assert.Empty(await store.GetBehindAsync(tuesday.Date, KpiCatalog.CaseloadsAtOrUnderCeiling, "t2"));
+        Assert.Single(await store.GetBehindAsync(tuesday.Date, KpiCatalog.CaseloadsAtOrUnderCeiling, null));
 
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
@@ -85,7 +90,10 @@ public class NightlyChecksPostgresTests(PostgresServer postgres)
 
     private static ThresholdReport Report(DateOnly date, int caseholders, int atOrUnder, ThresholdReport? previous) =>
         ThresholdChecks.BuildReport(date, new DateTimeOffset(date.ToDateTime(new TimeOnly(2, 0)), TimeSpan.Zero),
-            [("t1", "North", TeamMeasures.Empty with { Caseholders = caseholders, CaseholdersAtOrUnderCeiling = atOrUnder })], null, previous);
+            [("t1", "North", new TeamMeasures(new Dictionary<string, Tally>
+            {
+                [KpiCatalog.CaseloadsAtOrUnderCeiling] = new(atOrUnder, caseholders, [new BehindItem("w1", "over ceiling")]),
+            }))], null, previous);
 
     private static string Json(ThresholdReport report) => JsonSerializer.Serialize(report, ReportJson.Options);
 

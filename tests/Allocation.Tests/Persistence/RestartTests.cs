@@ -110,7 +110,9 @@ public class RestartTests(PostgresServer postgres)
     }
 }
 
-public sealed class PostgresAppFactory(string connectionString, string clusterId, TimeSpan allocationWindow) : AppFactory(new Dictionary<string, string?>
+public sealed class PostgresAppFactory(
+    string connectionString, string clusterId, TimeSpan allocationWindow, IReadOnlyDictionary<string, string?>? settings = null)
+    : AppFactory(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
 {
     ["ConnectionStrings:Allocation"] = connectionString,
     ["Orleans:ClusterId"] = clusterId,

@@ -12,7 +12,7 @@ public sealed class AuditTrailTests(AppFactory factory)
     private readonly string _p = "au" + Guid.NewGuid().ToString("N")[..6];
 
     [Fact]
-    public async Task Accepted_refused_forbidden_and_overridden_commands_are_in_the_childs_chronology()
+    public async Task Accepted_refused_forbidden_and_overridden_commands_are_in_the_childs_allocation_history()
     {
         var (team, worker) = await SeedAsync(ceiling: 1);
         using var admin = factory.CreateClient();
@@ -29,8 +29,8 @@ public sealed class AuditTrailTests(AppFactory factory)
         // A retry of the same command is the same decision: not recorded twice.
         await Ok(leader.PostAsJsonAsync($"/api/children/{_p}-c2/allocate", over));
 
-        var chronology = await Ok(manager.GetAsync($"/api/children/{_p}-c2/chronology"));
-        var entries = chronology.EnumerateArray().Select(e => (
+        var history = await Ok(manager.GetAsync($"/api/children/{_p}-c2/allocation-history"));
+        var entries = history.EnumerateArray().Select(e => (
             Action: e.GetProperty("action").GetString(), Outcome: e.GetProperty("outcome").GetString(), User: e.GetProperty("userId").GetString(),
             Roles: e.GetProperty("roles").GetString(), Rule: e.GetProperty("rule").GetString(), Figures: e.GetProperty("figures").GetString(),
             Override: e.GetProperty("overrideReason").GetString(), RequestId: e.GetProperty("requestId").GetString(),
@@ -75,8 +75,9 @@ public sealed class AuditTrailTests(AppFactory factory)
         var trail = await Ok(http.GetAsync($"/api/audit?teamId={team}"));
         var actions = trail.EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
         Assert.Equal(["team.upsert", "worker.upsert", "child.refer", "child.allocate", "worker.leave", "child.released"], actions);
-        var chronology = await Ok(http.GetAsync($"/api/children/{_p}-c1/chronology"));
-        var released = chronology.EnumerateArray().Last();
+        // The former path, kept as an alias of the allocation history.
+        var history = await Ok(http.GetAsync($"/api/children/{_p}-c1/chronology"));
+        var released = history.EnumerateArray().Last();
         Assert.Equal(("child.released", "left the authority", worker), (released.GetProperty("action").GetString(),
             released.GetProperty("reason").GetString(), released.GetProperty("workerId").GetString()));
     }

@@ -240,6 +240,11 @@ export function capacityRag(caseload, ceiling) {
   return caseload < ceiling - 2 ? 'green' : 'amber';
 }
 
+/** A RAG colour said in words, beside the coloured figure it rates (amber and red only: green is the quiet case). */
+export function ragWord(rag) {
+  return rag === 'amber' || rag === 'red' ? el('span', { class: 'rag-word', text: rag }) : null;
+}
+
 export function formatDuration(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   const d = Math.floor(s / 86400);
@@ -293,16 +298,29 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
-/** Says something to screen reader users through the page's polite live region. */
-export function announce(message) {
-  const region = document.getElementById('announcer');
+const spoken = { polite: [], assertive: [] };
+
+/**
+ * Says something to screen reader users: politely through the page's status region (#announcer), or, for what needs
+ * action now (a breach), assertively through its alert region (#alerter). Messages arriving together are read as one,
+ * so a burst of changes does not cut itself off.
+ */
+export function announce(message, { assertive = false } = {}) {
+  const kind = assertive ? 'assertive' : 'polite';
+  const region = document.getElementById(assertive ? 'alerter' : 'announcer');
   if (!region) {
     return;
   }
 
+  const queue = spoken[kind];
+  queue.push(message);
+  if (queue.length > 1) {
+    return;
+  }
+
   region.textContent = '';
-  // A fresh text node is announced even when the message repeats.
-  setTimeout(() => { region.textContent = message; }, 50);
+  // Set after a pause, as a fresh text node, so it is announced even when the same words come again.
+  setTimeout(() => { region.textContent = queue.splice(0).join(' '); }, 100);
 }
 
 /** Time on the server, from the `at` of the last snapshot, so countdowns do not depend on this machine's clock. */

@@ -1,5 +1,5 @@
 // The leaders' board: every team's pressure as a tile, RAG-rated, updated with every change in any team.
-import { LiveBoards, ServerClock, announce, el, flash, formatShortDuration } from './boards.js';
+import { LiveBoards, ServerClock, announce, el, flash, formatShortDuration, ragWord } from './boards.js';
 import { apiFetch, requireSession, showUser } from './session.js';
 
 showUser(requireSession());
@@ -9,6 +9,7 @@ const clock = new ServerClock();
 let lastState = null;
 const $ = id => document.getElementById(id);
 const tiles = new Map(); // teamId -> tile
+const said = new Map(); // teamId -> { rag, breachedNow } last told to screen reader users
 const rank = { green: 0, amber: 1, red: 2 };
 const forecasts = new Map(); // teamId -> the week ahead
 const ragOf = { Green: 'green', Amber: 'amber', Red: 'red' };
@@ -28,15 +29,29 @@ live.connection.on('reportSaved', notice => {
   showReport(notice);
   $('report-status').textContent = '';
   $('run-now').disabled = false;
-  announce(`Nightly report for ${notice.date} updated`);
+  announce(`Nightly KPI report for ${notice.date} updated`);
 });
 live.start();
 scheduleForecast(0);
 $('run-now').addEventListener('click', runNow);
 loadReport();
 
+// The same targets, margins and rules as the nightly report (GET /api/kpis), so a figure has one colour everywhere.
+let caseloadTarget = { target: 85, amberMargin: 5 };
+apiFetch('/api/kpis', { headers: { accept: 'application/json' } })
+  .then(r => (r.ok ? r.json() : []))
+  .then(list => {
+    const kpi = list.find(k => k.id === 'caseloadsAtOrUnderCeiling');
+    if (kpi?.target !== null && kpi?.target !== undefined) {
+      caseloadTarget = kpi;
+      if (lastState) render(lastState, { kind: 'tick' });
+    }
+  })
+  .catch(() => { /* keep the plan's defaults */ });
+
 function caseloadRag(pct) {
-  return pct >= 85 ? 'green' : pct >= 75 ? 'amber' : 'red';
+  const short = caseloadTarget.target - pct;
+  return short <= 0 ? 'green' : short <= caseloadTarget.amberMargin ? 'amber' : 'red';
 }
 
 // A team's figures are as of its last change; the longest wait keeps growing while nothing changes.
@@ -48,8 +63,10 @@ function amberWait(p) {
   return p.allocationWindowSeconds > 0 ? p.allocationWindowSeconds - p.amberThresholdSeconds : defaultAmberWaitSeconds;
 }
 
+// The 24-hour rule is for all children: any child past its deadline is red; amber once a wait is within the amber
+// threshold of it, as the report rates the longest wait.
 function waitingRag(p, wait, amber) {
-  return p.breachedNow > 0 ? 'red' : wait >= amber ? 'amber' : 'green';
+  return p.breachedNow > 0 || (p.allocationWindowSeconds > 0 && wait > p.allocationWindowSeconds) ? 'red' : wait >= amber ? 'amber' : 'green';
 }
 
 function worst(...rags) {
@@ -77,6 +94,10 @@ function render(state, change) {
     }
 
     updateTile(tile, team);
+    if (change?.kind === 'snapshot') {
+      said.set(team.teamId, { rag: tile.dataset.rag, breachedNow: team.breachedNow });
+    }
+
     if (container.children[index] !== tile) {
       container.insertBefore(tile, container.children[index] ?? null);
     }
@@ -97,15 +118,32 @@ function render(state, change) {
     }
 
     scheduleForecast();
-    announce(`${team.name}: ${team.unallocated} waiting, ${team.percentAtOrUnderCeiling}% of caseloads at or under ceiling, ${team.breachedNow} breached now.`);
+    tellIfWorse(team, tile);
   }
 
   $('board').setAttribute('aria-busy', 'false');
 }
 
+// Every change in any team redraws a tile; only a change of a team's colour, or a new breach, is read out.
+function tellIfWorse(team, tile) {
+  const rag = tile?.dataset.rag;
+  const before = said.get(team.teamId);
+  said.set(team.teamId, { rag, breachedNow: team.breachedNow });
+  if (!before) {
+    return;
+  }
+
+  const summary = `${team.unallocated} waiting, ${team.percentAtOrUnderCeiling}% of caseloads at or under ceiling, ${team.breachedNow} breached now`;
+  if (team.breachedNow > before.breachedNow) {
+    announce(`${team.name}: a child is past the allocation deadline; ${summary}.`, { assertive: true });
+  } else if (rag !== before.rag) {
+    announce(`${team.name} is now ${rag}: ${summary}.`);
+  }
+}
+
 function renderSummary(o) {
   const overviewWait = Math.max(0, ...o.teams.map(longestWait));
-  const stat = (label, value, rag) => el('div', { class: rag ? `rag-${rag}` : '' }, el('dt', { text: label }), el('dd', { text: String(value) }));
+  const stat = (label, value, rag) => el('div', { class: rag ? `rag-${rag}` : '' }, el('dt', {}, label, ragWord(rag)), el('dd', { text: String(value) }));
   $('summary').replaceChildren(
     stat('At or under ceiling', `${o.percentAtOrUnderCeiling}%`, caseloadRag(o.percentAtOrUnderCeiling)),
     stat('Workers', o.workers),
@@ -133,7 +171,7 @@ function createTile(teamId) {
   const headingId = `tile-${teamId}`;
   return el('article', { class: 'tile panel', dataset: { team: teamId }, 'aria-labelledby': headingId },
     el('h3', { id: headingId }, el('a', { href: `team.html?team=${encodeURIComponent(teamId)}` }), el('span', { class: 'pill rag-label' })),
-    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { text: label }), el('dd', { dataset: { field: key } })])),
+    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { dataset: { label } }), el('dd', { dataset: { field: key } })]),
     el('p', { class: 'tile-forecast', dataset: { field: 'forecast' } }));
 }
 
@@ -154,6 +192,9 @@ function updateTile(tile, t) {
     const dd = tile.querySelector(`dd[data-field="${key}"]`);
     dd.textContent = text;
     dd.className = `rag-${fieldRag ?? 'ink'}`;
+    const dt = dd.previousElementSibling;
+    dt.className = dd.className;
+    dt.replaceChildren(dt.dataset.label, ragWord(fieldRag));
   };
   set('atOrUnder', `${t.workersAtOrUnderCeiling} of ${t.workers} (${t.percentAtOrUnderCeiling}%)`, caseRag);
   set('waiting', String(t.unallocated), t.unallocated > 0 ? 'amber' : 'green');
@@ -166,7 +207,6 @@ function updateTile(tile, t) {
 }
 
 // ---- the week ahead ----
-
 
 /** Each change anywhere may move a forecast; asked again once changes settle, and each minute as days roll on. */
 function scheduleForecast(delay = 3000) {
@@ -200,11 +240,12 @@ async function loadForecast() {
     return el('li', { class: `rag-${rag}`, dataset: { team: f.teamId, rag } },
       el('span', { class: `pill rag-${rag}`, text: rag === 'red' ? 'Red' : 'Amber' }), ' ',
       el('a', { href: `team.html?team=${encodeURIComponent(f.teamId)}`, text: f.headline }),
-      ' ', el('span', { class: 'days', 'aria-label': 'Day by day' }, ...f.days.map(d => el('span', {
+      ' ', el('span', { class: 'days' }, ...f.days.map(d => el('span', {
         class: `day rag-${ragOf[d.rag]}`,
         title: `${d.date}: ${d.waiting.toFixed(1)} waiting, ${d.expectedBreaches.toFixed(1)} breaches expected, ${d.percentAtOrUnderCeiling}% at or under ceiling`,
-        text: new Date(`${d.date}T12:00:00Z`).toLocaleDateString('en-GB', { weekday: 'short' }),
-      }))));
+      }, new Date(`${d.date}T12:00:00Z`).toLocaleDateString('en-GB', { weekday: 'short' }),
+        // The day's colour in words too, for those who do not see the colour.
+        el('span', { class: 'visually-hidden', text: ` ${ragOf[d.rag] ?? 'not rated'}` })))));
   }));
   if (!notable.length) {
     $('forecast-list').replaceChildren(el('li', { text: 'No team is forecast to go amber or red this week.' }));

@@ -3,6 +3,7 @@
 // user send the browser to the sign-in page when there is none or it has expired.
 const storageKey = 'allocation.session';
 const dashboardCookie = 'allocation_access_token';
+const dashboardPaths = ['/hangfire', '/dashboard'];
 
 export const roleLabels = {
   SocialWorker: 'Social worker',
@@ -23,14 +24,18 @@ export function session() {
 
 export function saveSession(s) {
   sessionStorage.setItem(storageKey, JSON.stringify(s));
-  // The job dashboard is navigated to, so it cannot be sent a header: it reads this cookie, on its own path only.
+  // The dashboards are navigated to, so they cannot be sent a header: they read this cookie, on their own paths only.
   const secure = location.protocol === 'https:' ? '; Secure' : '';
-  document.cookie = `${dashboardCookie}=${s.accessToken}; path=/hangfire; SameSite=Strict${secure}`;
+  for (const path of dashboardPaths) {
+    document.cookie = `${dashboardCookie}=${s.accessToken}; path=${path}; SameSite=Strict${secure}`;
+  }
 }
 
 export function signOut() {
   sessionStorage.removeItem(storageKey);
-  document.cookie = `${dashboardCookie}=; path=/hangfire; max-age=0`;
+  for (const path of dashboardPaths) {
+    document.cookie = `${dashboardCookie}=; path=${path}; max-age=0`;
+  }
   location.href = '/signin.html';
 }
 

@@ -1,5 +1,5 @@
 // The start page: what the signed-in user may open. A social worker their own caseload; a practice manager the
-// boards of their teams and their workers' caseloads; a senior leader the leaders' board, the report and every team;
+// boards and nightly KPI reports of their teams and their workers' caseloads; a senior leader the leaders' board, the report and every team;
 // an administrator the job dashboard, exports and the API reference. The service enforces the same rules.
 import { el } from './boards.js';
 import { apiFetch, hasRole, requireSession, showUser } from './session.js';
@@ -41,7 +41,9 @@ function teamPanel(team, board) {
   const workers = (board?.workers ?? []).filter(w => w.role !== 'PracticeManager');
   return el('section', { class: 'panel', 'aria-labelledby': `team-${team.id}`, dataset: { team: team.id } },
     el('h3', { id: `team-${team.id}`, text: team.name }),
-    el('ul', {}, el('li', {}, el('a', { href: `team.html?team=${encodeURIComponent(team.id)}`, text: 'Team board' }))),
+    el('ul', {},
+      el('li', {}, el('a', { href: `team.html?team=${encodeURIComponent(team.id)}`, text: 'Team board' })),
+      el('li', {}, el('a', { href: `team-report.html?team=${encodeURIComponent(team.id)}`, text: 'Team KPI report' }))),
     workers.length ? el('h4', { text: 'Caseloads' }) : null,
     workers.length
       ? el('ul', { class: 'workers' }, ...workers.map(w => el('li', {},

@@ -1,8 +1,8 @@
 // The practice manager's team board: worker cards, the unallocated queue with live 24-hour clocks, allocation by
 // drag and drop or by keyboard, refusals shown in place, and the feed.
 import {
-  LiveBoards, ServerClock, capacityRag, command, el, flash, formatDateTime, formatDuration,
-  formatShortDuration, formatTime, problemFigures, roleNames,
+  LiveBoards, ServerClock, announce, capacityRag, command, el, flash, formatDateTime, formatDuration,
+  formatShortDuration, formatTime, problemFigures, ragWord, roleNames,
 } from './boards.js';
 import { apiFetch, hasRole, requireSession, showUser } from './session.js';
 
@@ -93,6 +93,7 @@ function render(state, change) {
 
   document.title = `${state.name} · Team board · Allocation`;
   $('team-name').textContent = state.name;
+  $('team-report').href = `team-report.html?team=${encodeURIComponent(state.teamId)}`;
   $('acting-as').textContent = `Allocating as ${signedIn.user.name ?? actingAs} (${actingAs})`;
   $('board').dataset.version = state.version;
 
@@ -335,14 +336,21 @@ function createQueueItem(childId) {
   const selectId = `worker-for-${childId}`;
   const select = el('select', { id: selectId });
   const button = el('button', { type: 'submit', text: 'Allocate' });
+  const transferBox = el('div', { class: 'transfer', hidden: true });
+  const transferOpener = el('button', {
+    type: 'button', class: 'link', text: 'Transfer', 'aria-label': `Transfer ${childId} to another team`, 'aria-expanded': 'false',
+  });
+  transferOpener.addEventListener('click', () => toggleTransfer(childId, transferOpener, transferBox));
+  // Transfer sits on the allocation row, so a queue item stays three lines high.
   const form = el('form', { class: 'allocate-form' },
-    el('label', { class: 'visually-hidden', for: selectId, text: `Worker for ${childId}` }), select, button);
+    el('label', { class: 'visually-hidden', for: selectId, text: `Worker for ${childId}` }), select, button, transferOpener);
   const item = el('li', { class: 'queue-item', draggable: 'true', dataset: { child: childId } },
     el('div', { class: 'row' }, el('span', { class: 'child', text: childId }), el('span', { class: 'countdown', role: 'timer' })),
     el('div', { class: 'meta' }),
     el('div', { class: 'recs', 'aria-live': 'off' }),
     form,
     el('div', { class: 'preview', role: 'status', hidden: true }),
+    transferBox,
     el('div', { class: 'refusal', role: 'alert', hidden: true }));
   // Choosing a worker shows what the allocation would do before it is made.
   select.addEventListener('change', () => preview(childId, select.value));
@@ -371,6 +379,63 @@ function createQueueItem(childId) {
   return item;
 }
 
+const planLabels = { ChildInNeed: 'CIN', ChildProtection: 'CP', ChildLookedAfter: 'CLA', CareLeaver: 'Care leaver' };
+
+let teamsLoading = null;
+
+/** The authority's teams, other than this one, to transfer to (read once). */
+function otherTeams() {
+  teamsLoading ??= apiFetch('/api/teams').then(r => (r.ok ? r.json() : [])).catch(() => []);
+  return teamsLoading.then(teams => teams.filter(t => t.id !== teamId));
+}
+
+/** Transfer out to another team: the child waits there unallocated with a new clock. Asks for a reason first. */
+async function toggleTransfer(childId, opener, box) {
+  const close = () => {
+    box.hidden = true;
+    box.replaceChildren();
+    opener.setAttribute('aria-expanded', 'false');
+  };
+  if (!box.hidden) {
+    close();
+    opener.focus();
+    return;
+  }
+
+  const teams = await otherTeams();
+  const selectId = `transfer-to-${childId}`;
+  const reasonId = `transfer-reason-${childId}`;
+  const select = el('select', { id: selectId, required: true },
+    el('option', { value: '', text: 'Choose a team…' }), ...teams.map(t => el('option', { value: t.id, text: t.name })));
+  const reason = el('input', { type: 'text', id: reasonId, required: true, autocomplete: 'off', maxlength: '500' });
+  const result = el('div');
+  const submit = el('button', { type: 'submit', text: 'Transfer' });
+  const form = el('form', { class: 'transfer-form', dataset: { child: childId } },
+    el('label', { for: selectId, text: `Transfer ${childId} to` }), select,
+    el('label', { for: reasonId, text: 'Reason' }), reason,
+    el('div', { class: 'actions' }, submit,
+      el('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => { close(); opener.focus(); } })),
+    result);
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    const to = teams.find(t => t.id === select.value);
+    submit.disabled = true;
+    result.replaceChildren(el('div', { class: 'refusal pending', text: `Transferring ${childId} to ${to?.name ?? select.value}…` }));
+    const outcome = await command(`/api/children/${encodeURIComponent(childId)}/transfer`, { toTeamId: select.value, reason: reason.value.trim() });
+    submit.disabled = false;
+    if (outcome.ok) {
+      result.replaceChildren(); // the child leaves the queue when the change arrives, and the feed says so
+      return;
+    }
+
+    result.replaceChildren(el('div', { class: 'refusal', role: 'alert' }, ...describeProblem(`Not transferred to ${to?.name ?? select.value}:`, outcome.problem)));
+  });
+  box.replaceChildren(form);
+  box.hidden = false;
+  opener.setAttribute('aria-expanded', 'true');
+  select.focus();
+}
+
 function updateQueueItem(item, q, state) {
   item.dataset.deadline = q.deadline;
   item.dataset.started = q.clockStartedAt;
@@ -378,6 +443,8 @@ function updateQueueItem(item, q, state) {
   const meta = [`${reason} · due ${formatDateTime(q.deadline)}`];
   const metaNode = item.querySelector('.meta');
   metaNode.replaceChildren(meta.join(''));
+  // The child's plan, which a manager needs when choosing a worker; "no plan recorded" rather than nothing.
+  metaNode.append(' · ', el('span', { class: 'badge plan', text: planLabels[q.plan] ?? 'No plan recorded' }));
   if (q.distinctWorkersLast12Months > 0) {
     metaNode.append(` · ${q.distinctWorkersLast12Months} worker${q.distinctWorkersLast12Months === 1 ? '' : 's'} in 12 months `);
   }
@@ -427,7 +494,9 @@ function tick() {
     item.classList.add(`rag-${rag}`);
     item.dataset.clock = rag;
     const countdown = item.querySelector('.countdown');
-    countdown.textContent = left <= 0 ? `Breached · ${formatDuration(-left)} over` : `${formatDuration(left)} left`;
+    // The colour is said in words too: amber is "due soon", red "breached".
+    countdown.textContent = left <= 0 ? `Breached · ${formatDuration(-left)} over`
+      : rag === 'amber' ? `Due soon · ${formatDuration(left)} left` : `${formatDuration(left)} left`;
   }
 
   if (board) {
@@ -440,7 +509,6 @@ function tick() {
 }
 
 // ---- recommendations and preview ----
-
 
 /** Recommendations depend on every caseload in the team: reloaded shortly after the board settles, not per delta. */
 function scheduleAdvice() {
@@ -487,7 +555,8 @@ function renderRecommendations(item, childId, recs) {
     el('ol', { class: 'recs-list', 'aria-labelledby': labelId }, ...top.map(w => el('li', { dataset: { recommended: w.workerId, rank: w.rank } },
       el('button', {
         type: 'button', class: 'link choose', text: `${w.name} (${w.ceiling - w.caseload} left)`,
-        'aria-label': `Choose ${w.name} for ${childId}`, onclick: () => choose(childId, w.workerId),
+        // The visible text first, so a voice user can say what they see.
+        'aria-label': `${w.name} (${w.ceiling - w.caseload} left): choose for ${childId}`, onclick: () => choose(childId, w.workerId),
       }),
       el('details', { class: 'why' },
         el('summary', { text: 'Why', 'aria-label': `Why ${w.name}` }),
@@ -673,7 +742,7 @@ function overrideForm(childId, workerId) {
 function renderSummary(state) {
   const p = state.pressure;
   const pctRag = p.percentAtOrUnderCeiling >= 85 ? 'green' : p.percentAtOrUnderCeiling >= 75 ? 'amber' : 'red';
-  const stat = (label, value, rag, id) => el('div', { class: rag ? `rag-${rag}` : '' }, el('dt', { text: label }), el('dd', { id, text: String(value) }));
+  const stat = (label, value, rag, id) => el('div', { class: rag ? `rag-${rag}` : '' }, el('dt', {}, label, ragWord(rag)), el('dd', { id, text: String(value) }));
   $('summary').replaceChildren(
     stat('At or under ceiling', `${p.workersAtOrUnderCeiling} of ${p.workers} (${p.percentAtOrUnderCeiling}%)`, pctRag),
     stat('Open children', p.openChildren),
@@ -699,14 +768,17 @@ function renderFeed(state, change) {
       flash(node);
     }
 
+    // What changed, said once as it arrives (never on a snapshot or a redraw); a breach needs action now.
+    for (const f of change.delta.feed) {
+      const said = `${withNames(f.text, names)}${f.by ? ` by ${names.get(f.by) ?? signedInName(f.by)}` : ''}`;
+      announce(f.kind === 'breach' ? `Breach: ${said}` : said, { assertive: f.kind === 'breach' });
+    }
+
     while (list.children.length > feedKept) {
       list.lastElementChild.remove();
     }
   } else {
-    // A snapshot replaces the list without reading every item out again.
-    list.setAttribute('aria-live', 'off');
     list.replaceChildren(...state.feed.map(item));
-    requestAnimationFrame(() => list.setAttribute('aria-live', 'polite'));
   }
 
   if (!list.children.length) {
@@ -723,6 +795,11 @@ function renderBreaches(state) {
     el('time', { datetime: b.recordedAt, text: `Recorded ${formatDateTime(b.recordedAt)}` }))));
   $('breaches-empty').hidden = state.recentBreaches.length > 0;
   $('breach-count').textContent = state.recentBreaches.length ? String(state.recentBreaches.length) : '';
+}
+
+/** The signed-in user's name for their own id (a leader is not on the team's worker list); others as their id. */
+function signedInName(id) {
+  return id === actingAs ? signedIn.user.name ?? id : id;
 }
 
 function withNames(text, names) {

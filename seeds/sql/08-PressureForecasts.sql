@@ -1,4 +1,4 @@
--- Nightly pressure forecasts (schema step 4), kept to score them later. One row per night and scope
+-- Nightly pressure forecasts (schema step 5), kept to score them later. One row per night and scope
 -- ('' for the authority, else the team id); a re-run for the same night replaces them.
 create table pressure_forecast
 (

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The fault scenarios against the published service: each starts its own durable PostgreSQL (fsync, synchronous commit
+# and full page writes on) and the service as a process of its own, runs the mixed command load, injects its faults,
+# ends with the shared invariant check and writes loadtests/results/faults-SCENARIO-*.json.
+#   flock /tmp/allocation-measure.lock loadtests/faults.sh kill    [--faults 20 --interval 10 --rate 100 ...]
+#   flock /tmp/allocation-measure.lock loadtests/faults.sh pgcrash [--faults 5 --outage 5 ...]
+#   flock /tmp/allocation-measure.lock loadtests/faults.sh hostile [--faults 10000 ...]
+# SERVICE_DIR: an already published service to run instead of publishing this tree.
+set -euo pipefail
+scenario=$1; shift
+root=$(cd "$(dirname "$0")/.." && pwd)
+publish=${SERVICE_DIR:-$root/artifacts/faults-service}
+[ -n "${SERVICE_DIR:-}" ] || dotnet publish "$root/src/Allocation.Service" -c Release -o "$publish" -v q -nologo >/dev/null
+dotnet build "$root/loadtests/Allocation.LoadTests" -c Release -v q -nologo >/dev/null
+echo "service: $publish ($(git -C "$root" rev-parse --short HEAD)); uptime at start: $(uptime)"
+exec "$root/loadtests/Allocation.LoadTests/bin/Release/net10.0/Allocation.LoadTests" faults "$scenario" \
+  --service "$publish/Allocation.Service.dll" "$@"

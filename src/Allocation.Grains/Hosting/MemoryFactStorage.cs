@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Allocation.Grains.Children;
+using Allocation.Grains.SocialWorkers;
+using Allocation.Grains.Teams;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Allocation.Grains.Hosting;
+
+/// <summary>
+/// Grain storage in memory that, like the PostgreSQL storage, files each state under the team it belongs to, so a
+/// team's board can be rebuilt from its members' facts. Each stored state is a private copy; versions are ETags.
+/// </summary>
+public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts
+{
+    private readonly ConcurrentDictionary<(GrainId Grain, string StateName), Entry> _states = new();
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (_states.TryGetValue((grainId, stateName), out var entry))
+        {
+            grainState.State = copier.Copy((T)entry.State);
+            grainState.ETag = entry.Version.ToString(CultureInfo.InvariantCulture);
+            grainState.RecordExists = true;
+        }
+        else
+        {
+            grainState.State = Activator.CreateInstance<T>();
+            grainState.ETag = null;
+            grainState.RecordExists = false;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var copy = copier.Copy(grainState.State)!;
+        var team = (copy as ITeamMember)?.BoardTeam;
+        var key = (grainId, stateName);
+        lock (_states)
+        {
+            var version = Expect(key, grainState.ETag) + 1;
+            _states[key] = new Entry(copy, version, team);
+            grainState.ETag = version.ToString(CultureInfo.InvariantCulture);
+            grainState.RecordExists = true;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var key = (grainId, stateName);
+        lock (_states)
+        {
+            Expect(key, grainState.ETag);
+            _states.TryRemove(key, out _);
+        }
+
+        grainState.ETag = null;
+        grainState.RecordExists = false;
+        return Task.CompletedTask;
+    }
+
+    public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default)
+    {
+        var children = new List<KeyValuePair<string, ChildState>>();
+        var workers = new List<KeyValuePair<string, SocialWorkerState>>();
+        foreach (var ((grain, _), entry) in _states)
+        {
+            if (entry.Team != teamId)
+            {
+                continue;
+            }
+
+            switch (entry.State)
+            {
+                case ChildState child: children.Add(new(grain.Key.ToString()!, copier.Copy(child))); break;
+                case SocialWorkerState worker: workers.Add(new(grain.Key.ToString()!, copier.Copy(worker))); break;
+            }
+        }
+
+        return Task.FromResult(new TeamFacts(children, workers));
+    }
+
+    private long Expect((GrainId, string) key, string? etag)
+    {
+        var stored = _states.TryGetValue(key, out var entry) ? entry.Version.ToString(CultureInfo.InvariantCulture) : null;
+        return stored == etag
+            ? entry?.Version ?? 0
+            : throw new InconsistentStateException($"Stale write of '{key.Item2}' for grain {key.Item1}.", stored ?? "(none)", etag ?? "(none)");
+    }
+
+    private sealed record Entry(object State, long Version, string? Team);
+}

@@ -1,0 +1,224 @@
+using Allocation.Grains.Boards;
+
+namespace Allocation.Grains.Teams;
+
+/// <summary>
+/// A team's board, pressure and worker boards, built in memory from its children's and workers' own facts and kept
+/// current by the summaries they send after each change. Nothing here is stored: on activation it is rebuilt from
+/// <see cref="ITeamFacts"/>. Versions start from the clock in microseconds, so a board rebuilt after a restart never
+/// goes back to a version a client has already seen (unless the team made a million changes a second).
+/// </summary>
+public sealed class TeamProjection(string teamId, AllocationOptions options)
+{
+    private const int FeedKept = 50;
+
+    private readonly Dictionary<string, TeamWorkerSummary> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TeamChildSummary> _children = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _workerBoardVersions = new(StringComparer.Ordinal);
+    private readonly List<FeedItem> _feed = [];
+
+    public long Version { get; private set; }
+
+    public IReadOnlyCollection<TeamWorkerSummary> Workers => _workers.Values;
+
+    public IReadOnlyCollection<TeamChildSummary> Children => _children.Values;
+
+    public static TeamProjection Build(string teamId, TeamFacts facts, DateTimeOffset now, AllocationOptions options)
+    {
+        var projection = new TeamProjection(teamId, options) { Version = FromClock(now) };
+        foreach (var (workerId, worker) in facts.Workers)
+        {
+            projection._workers[workerId] = worker.Summary(workerId, options);
+        }
+
+        foreach (var (childId, child) in facts.Children)
+        {
+            projection._children[childId] = child.Summary(childId, now, options);
+        }
+
+        return projection;
+    }
+
+    /// <summary>The children waiting for a worker whose clock has not yet been recorded as breached.</summary>
+    public IEnumerable<TeamChildSummary> Waiting => _children.Values.Where(c => c.WorkerId is null && !c.Breached);
+
+    public Change WorkerChanged(TeamWorkerSummary worker)
+    {
+        _workers[worker.WorkerId] = worker;
+        return new Change([worker.WorkerId], [], null, null);
+    }
+
+    public Change? WorkerRemoved(string workerId) =>
+        _workers.Remove(workerId) ? new Change([workerId], [], null, null) : null;
+
+    /// <summary>Summaries can arrive out of order (a retry, a reconciliation): the newest the child sent is kept.</summary>
+    public Change? ChildChanged(TeamChildSummary child, FeedItem? feed)
+    {
+        if (_children.TryGetValue(child.ChildId, out var known) && known.Version > child.Version)
+        {
+            return null;
+        }
+
+        _children[child.ChildId] = child;
+        AddFeed(feed);
+        return new Change(Touched(known?.WorkerId, child.WorkerId), [child.ChildId], feed, null);
+    }
+
+    public Change? ChildLeft(string childId, long childVersion, FeedItem? feed)
+    {
+        if (_children.TryGetValue(childId, out var known) && known.Version > childVersion)
+        {
+            return null;
+        }
+
+        _children.Remove(childId, out var removed);
+        AddFeed(feed);
+        return new Change(Touched(removed?.WorkerId, null), [childId], feed, null);
+    }
+
+    public Change BreachEscalated(EscalatedBreach breach, FeedItem feed)
+    {
+        AddFeed(feed);
+        return new Change([], [breach.ChildId], feed, breach);
+    }
+
+    /// <summary>Moves the versions on for a change; the board's and each touched worker's board.</summary>
+    public void Advance(Change change, DateTimeOffset now)
+    {
+        Version++;
+        foreach (var workerId in change.Workers)
+        {
+            // Starts from the clock, not from zero, so a worker who moves team never goes back to an older version.
+            _workerBoardVersions[workerId] = _workerBoardVersions.TryGetValue(workerId, out var v) ? v + 1 : FromClock(now);
+        }
+    }
+
+    public IReadOnlyList<string> PracticeManagers() =>
+        _workers.Values.Where(w => w.Role == WorkerRole.PracticeManager && !w.HasLeft).Select(w => w.WorkerId).ToList();
+
+    public TeamBoard Board(string name, IReadOnlyList<EscalatedBreach> breaches, DateTimeOffset now)
+    {
+        var byWorker = _children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!)
+            .ToDictionary(g => g.Key, g => g.Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList());
+        var workers = _workers.Values.Where(w => !w.HasLeft).OrderBy(w => w.Name, StringComparer.Ordinal)
+            .Select(w => Card(w, byWorker.GetValueOrDefault(w.WorkerId) ?? [], now)).ToList();
+        var queue = _children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c => Queued(c, now)).ToList();
+        return new TeamBoard(teamId, name, Version, now, workers, queue,
+            _feed.AsEnumerable().Reverse().ToList(), breaches.TakeLast(20).Reverse().ToList(), Pressure(name, breaches, now),
+            options.AmberThreshold.TotalSeconds);
+    }
+
+    public TeamPressure Pressure(string name, IReadOnlyList<EscalatedBreach> breaches, DateTimeOffset now)
+    {
+        var counts = _children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!).ToDictionary(g => g.Key, g => g.Count());
+        // Workers who carry cases: managers on a ceiling of zero and leavers are not part of the caseload KPI.
+        var caseholders = _workers.Values.Where(w => !w.HasLeft && (w.Ceiling > 0 || counts.ContainsKey(w.WorkerId))).ToList();
+        var atOrUnder = caseholders.Count(w => counts.GetValueOrDefault(w.WorkerId) <= w.Ceiling);
+        var waiting = _children.Values.Where(c => c.WorkerId is null).ToList();
+        var longest = waiting.Count == 0 ? 0 : waiting.Max(c => (now - c.ClockStartedAt).TotalSeconds);
+        var flagged = _children.Values.Count(c => AllocationRules.IsFlagged(
+            AllocationRules.DistinctWorkers(c.RecentPeriods, now, options.WorkerChangeWindow), options));
+        return new TeamPressure(teamId, name, Version, caseholders.Count, atOrUnder,
+            caseholders.Count == 0 ? 100m : Math.Round(100m * atOrUnder / caseholders.Count, 1),
+            _children.Count, _children.Count - waiting.Count, waiting.Count, longest,
+            waiting.Count(c => now >= c.Deadline), breaches.Count(b => b.RecordedAt > now.AddHours(-24)), flagged,
+            _workers.Values.Where(w => !w.HasLeft).Sum(w => w.OverridesInForce),
+            now, options.AllocationWindow.TotalSeconds, options.AmberThreshold.TotalSeconds);
+    }
+
+    public WorkerBoard? WorkerBoard(string workerId, string name, DateTimeOffset now)
+    {
+        if (!_workers.TryGetValue(workerId, out var w))
+        {
+            return null;
+        }
+
+        var children = _children.Values.Where(c => c.WorkerId == workerId && c.AllocatedAt is not null).OrderBy(c => c.AllocatedAt).Select(c =>
+        {
+            var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, options.WorkerChangeWindow);
+            return new WorkerBoardChild(c.ChildId, c.AllocatedAt!.Value, c.WorkerChanges, distinct, AllocationRules.IsFlagged(distinct, options),
+                c.RecentPeriods.Count > 0 && c.RecentPeriods[^1].Override is not null);
+        }).ToList();
+        return new WorkerBoard(w.WorkerId, w.Name, teamId, name, w.Role, w.Fte, w.Ceiling, children.Count, AllocationRules.AbsenceAt(w.Absences, now),
+            w.HasLeft, _workerBoardVersions.GetValueOrDefault(workerId), children);
+    }
+
+    /// <summary>The change as the boards receive it: the touched cards and queue entries, the feed item, the breach.</summary>
+    public TeamBoardDelta Delta(Change change, TeamPressure pressure, DateTimeOffset now)
+    {
+        var cards = new List<WorkerCard>();
+        var removedWorkers = new List<string>();
+        foreach (var workerId in change.Workers)
+        {
+            if (_workers.TryGetValue(workerId, out var w) && !w.HasLeft)
+            {
+                cards.Add(Card(w, _children.Values.Where(c => c.WorkerId == workerId).Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList(), now));
+            }
+            else
+            {
+                removedWorkers.Add(workerId);
+            }
+        }
+
+        var queued = new List<QueueItem>();
+        var dequeued = new List<string>();
+        foreach (var childId in change.Children)
+        {
+            if (_children.TryGetValue(childId, out var c) && c.WorkerId is null)
+            {
+                queued.Add(Queued(c, now));
+            }
+            else
+            {
+                dequeued.Add(childId);
+            }
+        }
+
+        return new TeamBoardDelta(teamId, Version, cards, removedWorkers, queued, dequeued,
+            change.Feed is null ? [] : [change.Feed], change.Breach is null ? [] : [change.Breach], pressure);
+    }
+
+    private WorkerCard Card(TeamWorkerSummary w, IReadOnlyList<string> children, DateTimeOffset now) =>
+        new(w.WorkerId, w.Name, w.Role, w.Fte, children.Count, w.Ceiling, Capacity(children.Count, w.Ceiling),
+            AllocationRules.AbsenceAt(w.Absences, now), w.OverridesInForce, children);
+
+    private QueueItem Queued(TeamChildSummary c, DateTimeOffset now)
+    {
+        var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, options.WorkerChangeWindow);
+        return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
+            AllocationRules.Clock(c.Deadline, now, options.AmberThreshold), (c.Deadline - now).TotalSeconds,
+            distinct, AllocationRules.IsFlagged(distinct, options), c.CaseRecord?.Plan);
+    }
+
+    private static long FromClock(DateTimeOffset now) => (now - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+
+    private static IReadOnlyList<string> Touched(string? before, string? after) =>
+        before == after ? (after is null ? [] : [after]) : new[] { before, after }.OfType<string>().ToList();
+
+    private static CapacityStatus Capacity(int caseload, int ceiling) =>
+        ceiling == 0 && caseload == 0 ? CapacityStatus.None
+        : caseload > ceiling ? CapacityStatus.Over
+        : caseload == ceiling ? CapacityStatus.Full
+        : caseload >= ceiling - 2 ? CapacityStatus.Near
+        : CapacityStatus.Room;
+
+    private void AddFeed(FeedItem? feed)
+    {
+        if (feed is null)
+        {
+            return;
+        }
+
+        _feed.Add(feed);
+        if (_feed.Count > FeedKept)
+        {
+            _feed.RemoveRange(0, _feed.Count - FeedKept);
+        }
+    }
+
+    /// <summary>What a change touched, to build the delta the boards receive.</summary>
+    public sealed record Change(IReadOnlyList<string> Workers, IReadOnlyList<string> Children, FeedItem? Feed, EscalatedBreach? Breach)
+    {
+        public static readonly Change None = new([], [], null, null);
+    }
+}
