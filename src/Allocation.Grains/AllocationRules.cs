@@ -120,11 +120,15 @@ public static class AllocationRules
     }
 
     /// <summary>
-    /// The colour of a team's share of caseholders at or under their ceiling (the plan's KPI 2, target 85%): green
-    /// at 85% or more, amber from 75%, red below. The boards colour the same figure the same way.
+    /// The colour of a team's share of caseholders at or under their ceiling, rated as the nightly report rates
+    /// <see cref="KpiCatalog.CaseloadsAtOrUnderCeiling"/>: its target (85%) and amber margin (5 points), or the
+    /// authority's own where it sets them, so the boards, the report, the preview and the forecast give it one colour.
     /// </summary>
-    public static Rag CaseloadShareRag(decimal percentAtOrUnderCeiling) =>
-        percentAtOrUnderCeiling >= 85m ? Rag.Green : percentAtOrUnderCeiling >= 75m ? Rag.Amber : Rag.Red;
+    public static Rag CaseloadShareRag(decimal percentAtOrUnderCeiling, KpiTarget? own = null)
+    {
+        var kpi = KpiCatalog.Find(KpiCatalog.CaseloadsAtOrUnderCeiling)!;
+        return ThresholdChecks.Rate(percentAtOrUnderCeiling, own?.Target ?? kpi.DefaultTarget, kpi.Direction, own?.AmberMargin ?? kpi.DefaultAmberMargin, kpi.Rule);
+    }
 
     /// <summary>Whether the worker is on leave at the given time.</summary>
     public static Absence? AbsenceAt(IEnumerable<Absence> absences, DateTimeOffset at) =>

@@ -28,13 +28,14 @@ public static class AdviceReads
     }
 
     public static async Task<PreviewOutcome> Preview(
-        IGrainFactory grains, string childId, string workerId, CeilingOverride? ceilingOverride, DateTimeOffset now, AllocationOptions rules)
+        IGrainFactory grains, string childId, string workerId, CeilingOverride? ceilingOverride, DateTimeOffset now, AllocationOptions rules,
+        Kpis.KpiTarget? caseloadTarget = null)
     {
         var child = await grains.GetGrain<IChildGrain>(childId).Get();
         var worker = await grains.GetGrain<ISocialWorkerGrain>(workerId).Get();
         var roster = child is null
             ? new TeamRoster("", "", [], [])
             : await grains.GetGrain<ITeamGrain>(child.TeamId).GetRoster();
-        return AllocationPreview.Evaluate(childId, child, workerId, worker, roster, ceilingOverride, now, rules);
+        return AllocationPreview.Evaluate(childId, child, workerId, worker, roster, ceilingOverride, now, rules, caseloadTarget);
     }
 }

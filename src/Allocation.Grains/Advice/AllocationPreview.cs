@@ -41,7 +41,7 @@ public static class AllocationPreview
 {
     public static PreviewOutcome Evaluate(
         string childId, ChildView? child, string workerId, WorkerView? worker, TeamRoster roster,
-        CeilingOverride? ceilingOverride, DateTimeOffset now, AllocationOptions options)
+        CeilingOverride? ceilingOverride, DateTimeOffset now, AllocationOptions options, KpiTarget? caseloadTarget = null)
     {
         if (AllocationRules.CheckAllocatable(childId, child is not null, child?.Status ?? ChildStatus.Unallocated, child?.WorkerId, workerId) is { } refused)
         {
@@ -110,8 +110,8 @@ public static class AllocationPreview
 
         return new(null, new AllocationPreviewResult(
             after, workerId, caseloadAfter, worker.Ceiling, overAfter, overAfter && !holds,
-            holdersAfter, atNow, percentNow, AllocationRules.CaseloadShareRag(percentNow),
-            atAfter, percentAfter, AllocationRules.CaseloadShareRag(percentAfter),
+            holdersAfter, atNow, percentNow, AllocationRules.CaseloadShareRag(percentNow, caseloadTarget),
+            atAfter, percentAfter, AllocationRules.CaseloadShareRag(percentAfter, caseloadTarget),
             child.DistinctWorkersLast12Months, distinctAfter, flaggedAfter && !child.Flagged, change));
     }
 

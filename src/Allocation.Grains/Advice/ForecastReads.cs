@@ -4,50 +4,61 @@ using Allocation.Grains.Teams;
 namespace Allocation.Grains.Advice;
 
 /// <summary>
-/// Builds a team's forecast input from its grain's summaries alone (no child or worker is activated): the last weeks'
-/// arrivals and allocations from its open children's clocks, the queue's deadlines, each worker's places and leave.
+/// Builds a team's forecast input from what its grains already hold (no child or worker is activated): the team's
+/// summaries of its open children and workers, and the cases it closed (<see cref="IClosedCasesGrain"/>), for the
+/// last weeks' arrivals, allocations and closures, the queue's deadlines, each worker's places and leave.
 /// </summary>
 public static class ForecastReads
 {
-    public static async Task<TeamForecast> ForecastTeam(IGrainFactory grains, string teamId, DateTimeOffset now, AllocationOptions rules, AdviceOptions advice)
+    public static async Task<TeamForecast> ForecastTeam(
+        IGrainFactory grains, string teamId, DateTimeOffset now, AllocationOptions rules, AdviceOptions advice, KpiTarget? caseloadTarget = null)
     {
         var roster = await grains.GetGrain<ITeamGrain>(teamId).GetRoster();
-        return PressureForecaster.Forecast(Input(roster, now, advice.ForecastHistoryDays), advice.ForecastDays, rules);
+        var closed = await grains.GetGrain<IClosedCasesGrain>(teamId).List();
+        return PressureForecaster.Forecast(Input(roster, closed, now, advice.ForecastHistoryDays), advice.ForecastDays, rules, caseloadTarget);
     }
 
     /// <summary>
-    /// The team keeps its open children only, so the history is what they show: a child counts as arriving the day its
-    /// current clock started and as allocated the day its current worker took it. Closed cases are gone from the team,
-    /// so closures are taken to keep pace with allocations (caseloads hold steady over the week); recorded leave and
-    /// the queue are exact.
+    /// A child counts as arriving the day its clock started, as allocated the day a worker took it after that, and
+    /// a closed case as closing the day it closed. Closed cases are counted too, so a team that allocates and closes
+    /// quickly is not seen as slow. A team with no closure recorded in the window (one loaded from another system, whose
+    /// past closures the service never saw) is taken to close cases as fast as it allocates them, so caseloads hold
+    /// steady over the week; recorded leave and the queue are exact.
     /// </summary>
-    public static ForecastInput Input(TeamRoster roster, DateTimeOffset now, int historyDays)
+    public static ForecastInput Input(TeamRoster roster, IReadOnlyCollection<ClosedCase> closed, DateTimeOffset now, int historyDays)
     {
         var today = UkCalendar.DateOf(now);
         var first = today.AddDays(-historyDays);
         var arrivals = new int[historyDays];
         var allocations = new int[historyDays];
+        var closures = new int[historyDays];
         var waitingAtEnd = new int[historyDays];
-        foreach (var c in roster.Children)
+        var spells = roster.Children.Select(c => (Child: c, ClosedOn: (DateOnly?)null))
+            .Concat(closed.Select(c => (Child: c.Summary, ClosedOn: (DateOnly?)UkCalendar.DateOf(c.ClosedAt))));
+        foreach (var (c, closedOn) in spells)
         {
             var started = UkCalendar.DateOf(c.ClockStartedAt);
-            var allocated = c.AllocatedAt is { } at && at >= c.ClockStartedAt ? UkCalendar.DateOf(at) : (DateOnly?)null;
-            if (c.AllocatedAt is not null && allocated is null)
+            // The first worker since the clock started: an allocation before it (an imported history) is no queue spell.
+            var allocatedAt = c.RecentPeriods.Where(p => p.From >= c.ClockStartedAt).Select(p => (DateTimeOffset?)p.From).Min();
+            if (closedOn is null && c.WorkerId is not null && allocatedAt is null)
             {
-                continue; // allocated before its current clock (an imported history): not a queue spell
+                continue;
             }
 
+            var allocated = allocatedAt is { } at ? UkCalendar.DateOf(at) : (DateOnly?)null;
             for (var d = 0; d < historyDays; d++)
             {
                 var date = first.AddDays(d);
                 arrivals[d] += started == date ? 1 : 0;
                 allocations[d] += allocated == date ? 1 : 0;
-                waitingAtEnd[d] += started <= date && (allocated is null || allocated > date) ? 1 : 0;
+                closures[d] += closedOn == date ? 1 : 0;
+                waitingAtEnd[d] += started <= date && (allocated is null || allocated > date) && (closedOn is null || closedOn > date) ? 1 : 0;
             }
         }
 
+        var closuresKnown = closures.Sum() > 0;
         var history = Enumerable.Range(0, historyDays)
-            .Select(d => new DayCounts(first.AddDays(d), arrivals[d], allocations[d], allocations[d], waitingAtEnd[d]))
+            .Select(d => new DayCounts(first.AddDays(d), arrivals[d], allocations[d], closuresKnown ? closures[d] : allocations[d], waitingAtEnd[d]))
             .ToList();
         var counts = roster.Children.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!).ToDictionary(g => g.Key, g => g.Count());
         var workers = roster.Workers.Where(w => !w.HasLeft)

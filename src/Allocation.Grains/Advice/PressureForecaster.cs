@@ -62,7 +62,7 @@ public static class PressureForecaster
     /// <summary>Time of day assumed for a forecast day's arrivals: their deadline is then this time the next day.</summary>
     private static readonly TimeSpan ArrivalTime = TimeSpan.FromHours(12);
 
-    public static TeamForecast Forecast(ForecastInput input, int days, AllocationOptions options)
+    public static TeamForecast Forecast(ForecastInput input, int days, AllocationOptions options, KpiTarget? caseloadTarget = null)
     {
         var today = UkCalendar.DateOf(input.Now);
         var history = input.History.OrderBy(d => d.Date).ToList();
@@ -137,7 +137,7 @@ public static class PressureForecaster
             var percent = Percent(atOrUnder, holders);
             var waitingAtEnd = queue.Sum(c => c.Count);
             var freeAfter = FreePlaces(input.Workers, caseloads, available);
-            var rag = DayRag(breaches, percent, waitingAtEnd, freeAfter);
+            var rag = DayRag(breaches, percent, waitingAtEnd, freeAfter, caseloadTarget);
             result.Add(new ForecastDay(date, Math.Round(waitingAtEnd, 2), Math.Round(breaches, 2), percent, Math.Round(freeAfter, 1), rag, holders, atOrUnder));
         }
 
@@ -277,16 +277,16 @@ public static class PressureForecaster
 
     /// <summary>Red when a breach is expected (any breach misses the plan's target) or the caseload share is red; amber
     /// when the share is amber or more children wait than there are places; else green.</summary>
-    private static Rag DayRag(double breaches, decimal percent, double waiting, double freePlaces)
+    private static Rag DayRag(double breaches, decimal percent, double waiting, double freePlaces, KpiTarget? caseloadTarget)
     {
-        var share = AllocationRules.CaseloadShareRag(percent);
+        var share = AllocationRules.CaseloadShareRag(percent, caseloadTarget);
         return breaches >= 0.5 || share == Rag.Red ? Rag.Red
             : share == Rag.Amber || (waiting >= 0.5 && waiting > freePlaces) ? Rag.Amber
             : Rag.Green;
     }
 
     /// <summary>The authority's forecast: each day the sum of its teams' (the share from the summed counts).</summary>
-    public static TeamForecast Combine(string id, string name, DateTimeOffset at, IReadOnlyList<TeamForecast> teams)
+    public static TeamForecast Combine(string id, string name, DateTimeOffset at, IReadOnlyList<TeamForecast> teams, KpiTarget? caseloadTarget = null)
     {
         var days = teams.Count == 0 ? [] : Enumerable.Range(0, teams.Min(t => t.Days.Count)).Select(d =>
         {
@@ -295,7 +295,7 @@ public static class PressureForecaster
             var (waiting, breaches, free) = (each.Sum(x => x.Waiting), each.Sum(x => x.ExpectedBreaches), each.Sum(x => x.FreePlaces));
             var percent = Percent(atOrUnder, holders);
             return new ForecastDay(each[0].Date, Math.Round(waiting, 2), Math.Round(breaches, 2), percent, Math.Round(free, 1),
-                DayRag(breaches, percent, waiting, free), holders, atOrUnder);
+                DayRag(breaches, percent, waiting, free, caseloadTarget), holders, atOrUnder);
         }).ToList();
         var redFrom = days.FirstOrDefault(r => r.Rag == Rag.Red)?.Date;
         var expected = (int)Math.Round(days.Sum(r => r.ExpectedBreaches), MidpointRounding.AwayFromZero);

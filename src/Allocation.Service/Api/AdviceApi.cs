@@ -43,7 +43,7 @@ public static class AdviceApi
 
         api.MapPost("/{childId}/allocate/preview", async Task<Results<Ok<AllocationPreviewResult>, ProblemHttpResult>> (
             string childId, AllocateChild body, IGrainFactory grains, HttpContext http, IOptions<AllocationOptions> rules,
-            [FromKeyedServices(AllocationClock.Key)] TimeProvider time) =>
+            IOptions<NightlyChecksOptions> nightly, [FromKeyedServices(AllocationClock.Key)] TimeProvider time) =>
         {
             if (Problems.Check(("childId", childId, true), ("requestId", body.RequestId, false), ("workerId", body.WorkerId, true)) is { } invalid)
             {
@@ -68,7 +68,7 @@ public static class AdviceApi
                 return Problems.NotFound("worker", body.WorkerId);
             }
 
-            var outcome = await AdviceReads.Preview(grains, childId, body.WorkerId, ceilingOverride, time.GetUtcNow(), rules.Value);
+            var outcome = await AdviceReads.Preview(grains, childId, body.WorkerId, ceilingOverride, time.GetUtcNow(), rules.Value, nightly.Value.CaseloadTarget);
             return outcome.Refusal is { } refusal ? Problems.From(refusal) : TypedResults.Ok(outcome.Preview!);
         }).RequireAuthorization(Policies.TeamManagement)
           .WithSummary("What allocating the child to the worker would do, without doing it (same body as allocate): the child as it would be, the worker's caseload and ceiling after, the team's share at or under ceiling and its RAG after, the child's distinct workers after and whether it crosses the flag, whether an override is needed. A refusal is the problem the allocation would answer. Nothing changes; not audited.");
@@ -82,7 +82,7 @@ public static class AdviceApi
 
         forecasts.MapGet("/teams/{teamId}/forecast", async Task<Results<Ok<TeamForecast>, ProblemHttpResult>> (
             string teamId, IGrainFactory grains, HttpContext http, IOptions<AllocationOptions> rules, IOptions<AdviceOptions> advice,
-            [FromKeyedServices(AllocationClock.Key)] TimeProvider time) =>
+            IOptions<NightlyChecksOptions> nightly, [FromKeyedServices(AllocationClock.Key)] TimeProvider time) =>
         {
             if (!Problems.IsValidId(teamId) || !await Known.Team(grains, teamId))
             {
@@ -94,7 +94,7 @@ public static class AdviceApi
                 return forbidden;
             }
 
-            return TypedResults.Ok(await ForecastReads.ForecastTeam(grains, teamId, time.GetUtcNow(), rules.Value, advice.Value));
+            return TypedResults.Ok(await ForecastReads.ForecastTeam(grains, teamId, time.GetUtcNow(), rules.Value, advice.Value, nightly.Value.CaseloadTarget));
         }).RequireAuthorization(Policies.TeamManagement)
           .WithSummary("The team's 7-day pressure forecast (as in /api/forecast). Practice managers of the team and leaders.");
 

@@ -28,9 +28,9 @@ public sealed class PressureForecasts(
         await Parallel.ForEachAsync(
             Enumerable.Range(0, teams.Count),
             new ParallelOptions { MaxDegreeOfParallelism = nightly.Value.MaxParallelTeams, CancellationToken = cancellationToken },
-            async (i, _) => forecasts[i] = await ForecastReads.ForecastTeam(grains, teams[i].Id, at, rules.Value, advice.Value));
+            async (i, _) => forecasts[i] = await ForecastReads.ForecastTeam(grains, teams[i].Id, at, rules.Value, advice.Value, nightly.Value.CaseloadTarget));
         var ordered = forecasts.OrderBy(f => f.TeamId, StringComparer.Ordinal).ToList();
-        return new ForecastOverview(at, PressureForecaster.Combine(ForecastApiIds.Authority, "The authority", at, ordered), ordered);
+        return new ForecastOverview(at, PressureForecaster.Combine(ForecastApiIds.Authority, "The authority", at, ordered, nightly.Value.CaseloadTarget), ordered);
     }
 
     /// <summary>Computes and stores the night's forecasts (replacing any for the same UK date).</summary>

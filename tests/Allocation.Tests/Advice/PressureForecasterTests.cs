@@ -1,6 +1,8 @@
 using Allocation.Grains;
 using Allocation.Grains.Advice;
+using Allocation.Grains.Children;
 using Allocation.Grains.Kpis;
+using Allocation.Grains.Teams;
 using Allocation.LoadTests;
 
 namespace Allocation.Tests.Advice;
@@ -65,6 +67,45 @@ public class PressureForecasterTests
         var f = PressureForecaster.Forecast(new ForecastInput("T", "Full", Now, Steady(0, 0), [Now.AddHours(-3), Now.AddHours(-1)], workers), 7, Rules);
         Assert.Equal(0, f.ExpectedBreaches);
         Assert.Equal(2, f.Days[^1].Waiting, 3);
+    }
+
+    [Fact]
+    public void The_history_counts_closed_cases_and_their_closures_as_well_as_open_children()
+    {
+        var day = (int k) => Now.AddDays(-k).AddHours(2); // 10:00 k days ago
+        TeamChildSummary Child(string id, DateTimeOffset clock, DateTimeOffset? allocated, string? worker) =>
+            new(id, 1, worker, worker is null ? null : allocated, clock, clock.AddHours(24), "referral", false, 0,
+                allocated is { } at ? [new WorkerPeriod("W1", "T", at, worker is null ? at.AddDays(1) : null, "allocation")] : []);
+        var roster = new TeamRoster("T", "Team", [new TeamWorkerSummary("W1", "Ann", WorkerRole.SocialWorker, 1, 18, [], false, 0)],
+        [
+            Child("open-allocated", day(3), day(3).AddHours(4), "W1"),
+            Child("open-waiting", day(1), null, null),
+            Child("imported", day(2), day(40), "W1"), // allocated before its clock: no queue spell
+        ]);
+        ClosedCase[] closed =
+        [
+            new(Child("closed-after-allocation", day(5), day(4), null), day(2)),
+            new(Child("closed-while-waiting", day(6), null, null), day(5)),
+        ];
+
+        var input = ForecastReads.Input(roster, closed, Now, 14);
+        (int, int, int, int) On(int k) =>
+            input.History.Where(h => h.Date == UkCalendar.DateOf(day(k))).Select(h => (h.Arrivals, h.Allocations, h.Closures, h.WaitingAtEnd)).Single();
+
+        // (arrivals, allocations, closures, waiting at the end of the day)
+        Assert.Equal((1, 0, 0, 1), On(6)); // closed-while-waiting arrives
+        Assert.Equal((1, 0, 1, 1), On(5)); // closed-after-allocation arrives and waits; closed-while-waiting closes
+        Assert.Equal((0, 1, 0, 0), On(4)); // closed-after-allocation allocated
+        Assert.Equal((1, 1, 0, 0), On(3)); // open-allocated arrives and is allocated the same day
+        Assert.Equal((0, 0, 1, 0), On(2)); // closed-after-allocation closes; the imported child is no arrival
+        Assert.Equal((1, 0, 0, 1), On(1)); // open-waiting arrives
+        Assert.Equal((4, 2, 2), (input.History.Sum(h => h.Arrivals), input.History.Sum(h => h.Allocations), input.History.Sum(h => h.Closures)));
+        Assert.Single(input.WaitingDeadlines);
+
+        // With no closure recorded (a team loaded from another system), closures are taken to keep pace with allocations.
+        var unknown = ForecastReads.Input(roster, [], Now, 14);
+        Assert.All(unknown.History, h => Assert.Equal(h.Allocations, h.Closures));
+        Assert.Equal(1, unknown.History.Sum(h => h.Closures));
     }
 
     [Fact]
