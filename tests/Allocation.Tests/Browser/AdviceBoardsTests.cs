@@ -22,7 +22,7 @@ public sealed class AdviceBoardsTests(BrowserApp app)
     [BrowserFact]
     public async Task Each_waiting_child_shows_its_top_three_with_the_reasons_one_click_away()
     {
-        var board = await OpenLive($"team.html?team={Team}", Manager);
+        var board = await app.OpenLiveAsync($"team.html?team={Team}", Manager);
 
         var sibling = board.Locator("li.queue-item[data-child='C-10105'] .recs-list > li");
         await Expect(sibling).ToHaveCountAsync(3);
@@ -39,14 +39,14 @@ public sealed class AdviceBoardsTests(BrowserApp app)
 
         // A worker at the ceiling is never among the recommended.
         await Expect(board.Locator($".recs-list > li[data-recommended='{Chloe}']")).ToHaveCountAsync(0);
-        await Screenshot(board, "team-board-recommendations");
-        await Close(board);
+        await BrowserApp.ScreenshotAsync(board, "team-board-recommendations");
+        await app.CloseCheckedAsync(board);
     }
 
     [BrowserFact]
     public async Task Choosing_a_worker_previews_the_allocation_and_the_allocation_then_does_that()
     {
-        var board = await OpenLive($"team.html?team={Team}", Manager);
+        var board = await app.OpenLiveAsync($"team.html?team={Team}", Manager);
         await Refer("C-B4001");
         var item = board.Locator("li.queue-item[data-child='C-B4001']");
         await Expect(item).ToBeVisibleAsync();
@@ -67,7 +67,7 @@ public sealed class AdviceBoardsTests(BrowserApp app)
         await Expect(after).ToHaveTextAsync($"{before + 1} of 18");
         await Expect(preview.Locator("[data-figure='override'] b")).ToHaveTextAsync("no");
         var teamAfter = await preview.Locator("[data-figure='team-after'] b").InnerTextAsync();
-        await Screenshot(board, "team-board-preview");
+        await BrowserApp.ScreenshotAsync(board, "team-board-preview");
 
         await item.GetByRole(AriaRole.Button, new() { Name = "Allocate", Exact = true }).ClickAsync();
         await Expect(item).ToHaveCountAsync(0);
@@ -75,13 +75,13 @@ public sealed class AdviceBoardsTests(BrowserApp app)
         // The team's share the preview showed is the share the board now shows.
         var share = teamAfter[..teamAfter.IndexOf(" (", StringComparison.Ordinal)];
         await Expect(board.Locator("#summary")).ToContainTextAsync(share);
-        await Close(board);
+        await app.CloseCheckedAsync(board);
     }
 
     [BrowserFact]
     public async Task Leaders_board_names_the_teams_forecast_to_go_red_and_when()
     {
-        var leaders = await OpenLive("leaders.html");
+        var leaders = await app.OpenLiveAsync("leaders.html");
         var red = leaders.Locator("#forecast-list li[data-rag='red']");
         await Expect(red.First).ToBeVisibleAsync(new() { Timeout = 15_000 });
         await Expect(red.First).ToContainTextAsync("red from");
@@ -89,25 +89,8 @@ public sealed class AdviceBoardsTests(BrowserApp app)
         await Expect(red.First.Locator(".day")).ToHaveCountAsync(7);
         await Expect(leaders.Locator("article.tile[data-team='T-SAFEGUARD'] .tile-forecast")).ToContainTextAsync("Week ahead: red from");
         await Expect(leaders.Locator("#forecast-summary")).ToContainTextAsync("The authority:");
-        await Screenshot(leaders, "leaders-forecast");
-        await Close(leaders);
-    }
-
-    private async Task<IPage> OpenLive(string path, string signInAs = "U-HOS")
-    {
-        var page = await app.NewPageAsync(path, signInAs);
-        await Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-status", "live");
-        await Expect(page.Locator("#board")).ToHaveAttributeAsync("aria-busy", "false");
-        return page;
-    }
-
-    private async Task Close(params IPage[] pages)
-    {
-        foreach (var page in pages)
-        {
-            Assert.Empty(app.ScriptErrors(page));
-            await page.Context.CloseAsync();
-        }
+        await BrowserApp.ScreenshotAsync(leaders, "leaders-forecast");
+        await app.CloseCheckedAsync(leaders);
     }
 
     private async Task Refer(string childId)
@@ -115,11 +98,5 @@ public sealed class AdviceBoardsTests(BrowserApp app)
         using var api = app.CreateApiClient();
         var response = await api.PostAsJsonAsync($"/api/children/{childId}/refer", new { requestId = $"browser-refer-{childId}", teamId = Team });
         response.EnsureSuccessStatusCode();
-    }
-
-    private static async Task Screenshot(IPage page, string name)
-    {
-        Directory.CreateDirectory(BrowserApp.ScreenshotDirectory);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserApp.ScreenshotDirectory, name + ".png"), FullPage = true });
     }
 }
