@@ -171,7 +171,7 @@ function createTile(teamId) {
   const headingId = `tile-${teamId}`;
   return el('article', { class: 'tile panel', dataset: { team: teamId }, 'aria-labelledby': headingId },
     el('h3', { id: headingId }, el('a', { href: `team.html?team=${encodeURIComponent(teamId)}` }), el('span', { class: 'pill rag-label' })),
-    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { dataset: { label } }), el('dd', { dataset: { field: key } })]),
+    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { dataset: { label } }), el('dd', { dataset: { field: key } })])),
     el('p', { class: 'tile-forecast', dataset: { field: 'forecast' } }));
 }
 
