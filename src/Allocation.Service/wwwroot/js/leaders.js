@@ -194,7 +194,8 @@ function updateTile(tile, t) {
     dd.className = `rag-${fieldRag ?? 'ink'}`;
     const dt = dd.previousElementSibling;
     dt.className = dd.className;
-    dt.replaceChildren(dt.dataset.label, ragWord(fieldRag));
+    // ragWord gives nothing for green: replaceChildren would write that nothing as the word "null".
+    dt.replaceChildren(...[dt.dataset.label, ragWord(fieldRag)].filter(Boolean));
   };
   set('atOrUnder', `${t.workersAtOrUnderCeiling} of ${t.workers} (${t.percentAtOrUnderCeiling}%)`, caseRag);
   set('waiting', String(t.unallocated), t.unallocated > 0 ? 'amber' : 'green');
