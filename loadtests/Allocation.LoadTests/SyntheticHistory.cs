@@ -137,10 +137,11 @@ public sealed class SyntheticHistory
 
             TakeFromQueue(queue, allocations);
             var end = start.AddDays(1);
+            var breaches = queue.Where(q => q.Deadline >= start && q.Deadline < end).Sum(q => q.Count);
             var known = workers.Where(w => w.Leaves is null).Select(w => new ForecastWorker(w.Ceiling, (int)Math.Round(w.Caseload),
                 w.Absences.Where(a => a.RecordedAt < end).Select(a => a.Absence).ToList())).ToList();
             var deadlines = queue.SelectMany(q => Enumerable.Repeat(q.Deadline, q.Count)).ToList();
-            result.Add(new Day(new DayCounts(date, arrivals, allocations, closures, deadlines.Count), deadlines, known));
+            result.Add(new Day(new DayCounts(date, arrivals, allocations, closures, deadlines.Count, breaches), deadlines, known));
         }
 
         return new SyntheticHistory { TeamId = teamId, Days = result };

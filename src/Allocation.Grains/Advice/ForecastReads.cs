@@ -33,10 +33,12 @@ public static class ForecastReads
         var allocations = new int[historyDays];
         var closures = new int[historyDays];
         var waitingAtEnd = new int[historyDays];
-        var spells = roster.Children.Select(c => (Child: c, ClosedOn: (DateOnly?)null))
-            .Concat(closed.Select(c => (Child: c.Summary, ClosedOn: (DateOnly?)UkCalendar.DateOf(c.ClosedAt))));
-        foreach (var (c, closedOn) in spells)
+        var breaches = new int[historyDays];
+        var spells = roster.Children.Select(c => (Child: c, ClosedAt: (DateTimeOffset?)null))
+            .Concat(closed.Select(c => (Child: c.Summary, ClosedAt: (DateTimeOffset?)c.ClosedAt)));
+        foreach (var (c, closedAt) in spells)
         {
+            var closedOn = closedAt is { } closing ? UkCalendar.DateOf(closing) : (DateOnly?)null;
             var started = UkCalendar.DateOf(c.ClockStartedAt);
             // The first worker since the clock started: an allocation before it (an imported history) is no queue spell.
             var allocatedAt = c.RecentPeriods.Where(p => p.From >= c.ClockStartedAt).Select(p => (DateTimeOffset?)p.From).Min();
@@ -46,19 +48,23 @@ public static class ForecastReads
             }
 
             var allocated = allocatedAt is { } at ? UkCalendar.DateOf(at) : (DateOnly?)null;
+            // Past its deadline with no worker yet (or a worker only after it), and not closed before it.
+            var breachedOn = c.Deadline < now && (allocatedAt is null || allocatedAt > c.Deadline)
+                && (closedAt is null || closedAt > c.Deadline) ? UkCalendar.DateOf(c.Deadline) : (DateOnly?)null;
             for (var d = 0; d < historyDays; d++)
             {
                 var date = first.AddDays(d);
                 arrivals[d] += started == date ? 1 : 0;
                 allocations[d] += allocated == date ? 1 : 0;
                 closures[d] += closedOn == date ? 1 : 0;
+                breaches[d] += breachedOn == date ? 1 : 0;
                 waitingAtEnd[d] += started <= date && (allocated is null || allocated > date) && (closedOn is null || closedOn > date) ? 1 : 0;
             }
         }
 
         var closuresKnown = closures.Sum() > 0;
         var history = Enumerable.Range(0, historyDays)
-            .Select(d => new DayCounts(first.AddDays(d), arrivals[d], allocations[d], closuresKnown ? closures[d] : allocations[d], waitingAtEnd[d]))
+            .Select(d => new DayCounts(first.AddDays(d), arrivals[d], allocations[d], closuresKnown ? closures[d] : allocations[d], waitingAtEnd[d], breaches[d]))
             .ToList();
         var counts = roster.Children.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!).ToDictionary(g => g.Key, g => g.Count());
         var workers = roster.Workers.Where(w => !w.HasLeft)

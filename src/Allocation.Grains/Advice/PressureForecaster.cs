@@ -4,8 +4,9 @@ using MathNet.Numerics.LinearRegression;
 namespace Allocation.Grains.Advice;
 
 /// <summary>One past day of a team: children arriving in its queue (referrals and transfers in), children allocated,
-/// cases closed (or transferred out), and children waiting at the end of the day.</summary>
-public sealed record DayCounts(DateOnly Date, int Arrivals, int Allocations, int Closures, int WaitingAtEnd);
+/// cases closed (or transferred out), children waiting at the end of the day, and children whose 24-hour deadline
+/// passed that day without a worker.</summary>
+public sealed record DayCounts(DateOnly Date, int Arrivals, int Allocations, int Closures, int WaitingAtEnd, int Breaches = 0);
 
 /// <summary>A worker as the forecast sees them: place count, and recorded leave (a worker going on leave hands their
 /// children back to the queue, as the service does).</summary>
@@ -52,8 +53,9 @@ public sealed record TeamForecast(
 /// <summary>
 /// The 7-day pressure forecast of a team, a day at a time:
 /// arrivals from the weekday pattern of the last weeks (least squares on weekday indicators and a trend, MathNet);
-/// allocations at the team's own rate for that weekday (allocated over waiting-plus-arrived), but never more than the
-/// places free on the workers available that day; closures at the team's weekday rate, freeing places; a worker's
+/// allocations at the team's own rate for that weekday (allocated over waiting-plus-arrived), and at least the children
+/// due that day in the share the team has allocated in time over the last weeks (a manager allocates the children
+/// whose deadline is near first), but never more than the places free on the workers available that day; closures at the team's weekday rate, freeing places; a worker's
 /// recorded leave hands their children back to the queue the day it starts. Waiting children are allocated in deadline
 /// order, so those past 24 hours without a worker are the expected breaches. Pure.
 /// </summary>
@@ -68,6 +70,7 @@ public static class PressureForecaster
         var history = input.History.OrderBy(d => d.Date).ToList();
         var arrivals = FitArrivals(history);
         var (allocationRate, closures) = FitRates(history);
+        var onTime = OnTimeShare(history);
 
         var caseloads = input.Workers.Select(w => (double)w.Caseload).ToArray();
         var handedBack = new bool[input.Workers.Count];
@@ -114,7 +117,9 @@ public static class PressureForecaster
             queue.Sort((a, b) => a.Deadline.CompareTo(b.Deadline));
             var waiting = queue.Sum(c => c.Count);
             var free = FreePlaces(input.Workers, caseloads, available);
-            var allocating = Math.Min(allocationRate[weekday] * waiting, free);
+            // Due today, and those already past their deadline: they are allocated first.
+            var due = queue.Where(c => c.Deadline < dayEnd).Sum(c => c.Count);
+            var allocating = Math.Min(Math.Max(allocationRate[weekday] * waiting, onTime * due), free);
 
             Place(input.Workers, caseloads, available, allocating);
             var left = allocating;
@@ -217,6 +222,14 @@ public static class PressureForecaster
         var rate = Enumerable.Range(0, 7).Select(w => there[w] > 0 ? Math.Clamp(allocated[w] / there[w], 0, 1) : overall).ToArray();
         var closures = Enumerable.Range(0, 7).Select(w => count[w] > 0 ? closed[w] / count[w] : 0).ToArray();
         return (rate, closures);
+    }
+
+    /// <summary>The share of the children who arrived in the history that did not pass their deadline without a worker
+    /// (1 without history): a team that has met its deadlines is taken to go on meeting them while it has places.</summary>
+    public static double OnTimeShare(IReadOnlyList<DayCounts> history)
+    {
+        var arrivals = history.Sum(d => d.Arrivals);
+        return arrivals == 0 ? 1.0 : Math.Clamp(1 - history.Sum(d => d.Breaches) / (double)arrivals, 0, 1);
     }
 
     private static double FreePlaces(IReadOnlyList<ForecastWorker> workers, double[] caseloads, bool[] available)

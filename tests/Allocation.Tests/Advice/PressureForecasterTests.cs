@@ -70,6 +70,25 @@ public class PressureForecasterTests
     }
 
     [Fact]
+    public void A_team_that_meets_its_deadlines_allocates_a_queue_that_falls_due_as_far_as_its_places_go()
+    {
+        // Every other child waits overnight (half the queue allocated a day), yet none has passed 24 hours. No closures,
+        // so the places free are the ones the workers have now.
+        var history = Enumerable.Range(1, 56).Select(k => UkCalendar.DateOf(Now).AddDays(-k)).OrderBy(d => d)
+            .Select(d => new DayCounts(d, 2, 2, 0, 2)).ToList();
+        DateTimeOffset[] dueToday = [.. Enumerable.Range(1, 6).Select(h => Now.AddHours(h))];
+        List<ForecastWorker> Workers(int free) => [new(18, 18 - free, []), new(18, 18, [])];
+
+        var room = PressureForecaster.Forecast(new ForecastInput("T", "Room", Now, history, dueToday, Workers(10)), 7, Rules);
+        Assert.Equal(0, room.Days[0].ExpectedBreaches, 3); // at half the queue a day, 2.3 would breach today
+        Assert.NotEqual(Rag.Red, room.Days[0].Rag);
+
+        var full = PressureForecaster.Forecast(new ForecastInput("T", "Full", Now, history, dueToday, Workers(3)), 7, Rules);
+        Assert.Equal(3, full.Days[0].ExpectedBreaches, 3); // three places for six children due
+        Assert.Equal(UkCalendar.DateOf(Now), full.RedFrom);
+    }
+
+    [Fact]
     public void The_history_counts_closed_cases_and_their_closures_as_well_as_open_children()
     {
         var day = (int k) => Now.AddDays(-k).AddHours(2); // 10:00 k days ago
@@ -85,7 +104,7 @@ public class PressureForecasterTests
         ClosedCase[] closed =
         [
             new(Child("closed-after-allocation", day(5), day(4), null), day(2)),
-            new(Child("closed-while-waiting", day(6), null, null), day(5)),
+            new(Child("closed-while-waiting", day(6), null, null), day(4)), // closed a day after its deadline passed
         ];
 
         var input = ForecastReads.Input(roster, closed, Now, 14);
@@ -94,13 +113,16 @@ public class PressureForecasterTests
 
         // (arrivals, allocations, closures, waiting at the end of the day)
         Assert.Equal((1, 0, 0, 1), On(6)); // closed-while-waiting arrives
-        Assert.Equal((1, 0, 1, 1), On(5)); // closed-after-allocation arrives and waits; closed-while-waiting closes
-        Assert.Equal((0, 1, 0, 0), On(4)); // closed-after-allocation allocated
+        Assert.Equal((1, 0, 0, 2), On(5)); // closed-after-allocation arrives; both wait
+        Assert.Equal((0, 1, 1, 0), On(4)); // closed-after-allocation allocated; closed-while-waiting closes
         Assert.Equal((1, 1, 0, 0), On(3)); // open-allocated arrives and is allocated the same day
         Assert.Equal((0, 0, 1, 0), On(2)); // closed-after-allocation closes; the imported child is no arrival
         Assert.Equal((1, 0, 0, 1), On(1)); // open-waiting arrives
         Assert.Equal((4, 2, 2), (input.History.Sum(h => h.Arrivals), input.History.Sum(h => h.Allocations), input.History.Sum(h => h.Closures)));
         Assert.Single(input.WaitingDeadlines);
+        // The one deadline passed without a worker: closed-while-waiting's, on day 5.
+        Assert.Equal([UkCalendar.DateOf(day(5))], input.History.Where(h => h.Breaches > 0).Select(h => h.Date));
+        Assert.Equal(0.75, PressureForecaster.OnTimeShare(input.History), 3);
 
         // With no closure recorded (a team loaded from another system), closures are taken to keep pace with allocations.
         var unknown = ForecastReads.Input(roster, [], Now, 14);
