@@ -13,18 +13,20 @@
 # only), and give each the same Orleans__Tls__CertificatePath (a mounted .pfx) and Orleans__Tls__CertificatePassword:
 # silo-to-silo traffic is mutual TLS. There is no Orleans gateway.
 
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG TARGETARCH
 WORKDIR /src
 
 # Project files first, so the restore layer is reused until a dependency changes.
 COPY global.json Directory.Build.props Directory.Packages.props Allocation.sln .editorconfig ./
 COPY src/Allocation.Grains/Allocation.Grains.csproj src/Allocation.Grains/
 COPY src/Allocation.Service/Allocation.Service.csproj src/Allocation.Service/
-RUN dotnet restore src/Allocation.Service
+RUN dotnet restore src/Allocation.Service -a $TARGETARCH
 
 COPY src/ src/
 COPY seeds/ seeds/
-RUN dotnet publish src/Allocation.Service -c Release -o /app --no-restore
+# For the image's platform, so the service and its libraries are compiled ahead of time (ReadyToRun, see the project).
+RUN dotnet publish src/Allocation.Service -c Release -a $TARGETARCH --self-contained false -o /app --no-restore
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app

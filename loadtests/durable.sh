@@ -56,7 +56,7 @@ cs="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=allocation;Maximum P
 
 # SERVICE_DIR: an already published service to run instead (e.g. an earlier commit, to compare with).
 publish=${SERVICE_DIR:-$root/artifacts/durable-service}
-[ -n "${SERVICE_DIR:-}" ] || dotnet publish "$root/src/Allocation.Service" -c Release -o "$publish" -v q -nologo >/dev/null
+[ -n "${SERVICE_DIR:-}" ] || dotnet publish "$root/src/Allocation.Service" -c Release -r linux-x64 --self-contained false -o "$publish" -v q -nologo >/dev/null
 echo "service: $publish ($(cat "$publish/COMMIT" 2>/dev/null || git -C "$root" rev-parse --short HEAD))" >> "$out.txt"
 (
   cd "$publish"

@@ -10,7 +10,7 @@ set -euo pipefail
 scenario=$1; shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 publish=${SERVICE_DIR:-$root/artifacts/faults-service}
-[ -n "${SERVICE_DIR:-}" ] || dotnet publish "$root/src/Allocation.Service" -c Release -o "$publish" -v q -nologo >/dev/null
+[ -n "${SERVICE_DIR:-}" ] || dotnet publish "$root/src/Allocation.Service" -c Release -r linux-x64 --self-contained false -o "$publish" -v q -nologo >/dev/null
 dotnet build "$root/loadtests/Allocation.LoadTests" -c Release -v q -nologo >/dev/null
 echo "service: $publish ($(git -C "$root" rev-parse --short HEAD)); uptime at start: $(uptime)"
 exec "$root/loadtests/Allocation.LoadTests/bin/Release/net10.0/Allocation.LoadTests" faults "$scenario" \

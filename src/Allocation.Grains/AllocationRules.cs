@@ -155,13 +155,29 @@ public static class AllocationRules
     /// </summary>
     public static int DistinctWorkers(IEnumerable<WorkerPeriod> history, DateTimeOffset now, TimeSpan window)
     {
+        // A loop, not LINQ: a team's pressure counts this for every child on every change, and histories are short.
         var from = now - window;
-        return history
-            .Where(p => p.To is null || p.To >= from)
-            .Where(p => p.From <= now)
-            .Select(p => p.WorkerId)
-            .Distinct(StringComparer.Ordinal)
-            .Count();
+        var periods = history as IReadOnlyList<WorkerPeriod> ?? history.ToList();
+        var distinct = 0;
+        for (var i = 0; i < periods.Count; i++)
+        {
+            if (!InWindow(periods[i]))
+            {
+                continue;
+            }
+
+            var seen = false;
+            for (var j = 0; j < i && !seen; j++)
+            {
+                seen = InWindow(periods[j]) && string.Equals(periods[j].WorkerId, periods[i].WorkerId, StringComparison.Ordinal);
+            }
+
+            distinct += seen ? 0 : 1;
+        }
+
+        return distinct;
+
+        bool InWindow(WorkerPeriod p) => (p.To is null || p.To >= from) && p.From <= now;
     }
 
     /// <summary>Whether an allocation to <paramref name="newWorkerId"/> is a change of worker: the first allocation

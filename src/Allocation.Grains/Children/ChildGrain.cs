@@ -14,6 +14,8 @@ namespace Allocation.Grains.Children;
 /// A crash after 1 leaves a reservation the child never recorded: the worker counts it towards its ceiling (so the
 /// ceiling is never exceeded) and lets go of it when it next activates and the child does not confirm it.
 /// A crash after 2 leaves the previous worker holding a child now allocated elsewhere, released the same way.
+/// A write in 2 whose outcome is unknown (the database failed mid-write and could not be read back) leaves the place
+/// reserved and the worker asking the child, read afresh, until it confirms or lets go (<see cref="StoredFacts"/>).
 /// </summary>
 public sealed partial class ChildGrain(
     [PersistentState("child", GrainStorage.Name)] IPersistentState<ChildState> state,
@@ -35,6 +37,17 @@ public sealed partial class ChildGrain(
     private string Id => this.GetPrimaryKeyString();
 
     private ChildState S => state.State;
+
+    /// <summary>A write failed and the stored state could not be read back: this activation's memory may say what is
+    /// not stored, so it is going (see <see cref="StoredFacts"/>).</summary>
+    private bool _outcomeUnknown;
+
+    /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored.</summary>
+    private Task Write() => state.WriteOrReloadAsync(() =>
+    {
+        _outcomeUnknown = true;
+        DeactivateOnIdle();
+    });
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -332,6 +345,10 @@ public sealed partial class ChildGrain(
             LogReconciled(Id, workerId);
             await Worker(workerId).Release(Id);
         }
+        else
+        {
+            await Worker(workerId).Confirmed(Id);
+        }
     }
 
     public async Task CheckClock()
@@ -448,7 +465,7 @@ public sealed partial class ChildGrain(
         var breach = new Breach(S.TeamId, S.ClockStartedAt!.Value, S.Deadline!.Value, now, S.Episode);
         (S.Breaches ??= []).Add(breach);
         S.Version++;
-        await state.WriteStateAsync();
+        await Write();
         await Team(S.TeamId).BreachRaised(new BreachNotice(Id, breach.ClockStartedAt, breach.Deadline, now, S.Version));
         await Team(S.TeamId).ChildChanged(Summary(), null);
         LogBreach(Id, S.TeamId, breach.Deadline);
@@ -506,17 +523,7 @@ public sealed partial class ChildGrain(
             S.Receipts.RemoveRange(0, S.Receipts.Count - _options.ReceiptsKept);
         }
 
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Drop the in-memory change: the stored state is the truth.
-            await state.ReadStateAsync();
-            throw;
-        }
-
+        await Write();
         return receipt;
     }
 
@@ -529,7 +536,13 @@ public sealed partial class ChildGrain(
         }
         catch
         {
-            if (S.WorkerId != workerId)
+            if (_outcomeUnknown)
+            {
+                // The allocation may be stored or not: the worker keeps the place (the ceiling holds either way) and
+                // asks this child, read afresh, until it confirms or lets go.
+                await Worker(workerId).Recheck(Id);
+            }
+            else if (S.WorkerId != workerId)
             {
                 await Worker(workerId).Release(Id);
             }

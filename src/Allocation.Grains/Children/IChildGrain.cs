@@ -32,8 +32,9 @@ public interface IChildGrain : IGrainWithStringKey
     [OneWay]
     Task ReleaseFromWorkerInBackground(ReleaseFromWorker command);
 
-    /// <summary>Sent by a worker when it activates, for each child it holds: a child not allocated to that worker
-    /// tells it to let go (the reservation of an allocation the child never recorded).</summary>
+    /// <summary>Sent by a worker when it activates, for each child it holds, and while an allocation's outcome is
+    /// unknown: a child not allocated to that worker tells it to let go (the reservation of an allocation the child
+    /// never recorded); one allocated there says so.</summary>
     [OneWay]
     Task ConfirmAllocation(string workerId);
 

@@ -15,6 +15,13 @@ public interface ISocialWorkerGrain : IGrainWithStringKey
     /// <summary>Lets go of a child. Idempotent.</summary>
     Task Release(string childId);
 
+    /// <summary>The child's own write of an allocation to this worker had an unknown outcome (the database failed
+    /// mid-write): the worker keeps the place and asks the child until it confirms or lets go.</summary>
+    Task Recheck(string childId);
+
+    /// <summary>The child's answer to <see cref="IChildGrain.ConfirmAllocation"/>: it is allocated here.</summary>
+    Task Confirmed(string childId);
+
     [ReadOnly]
     Task<WorkerView?> Get();
 

@@ -12,6 +12,14 @@ public sealed partial class SocialWorkerGrain(
     ILogger<SocialWorkerGrain> logger) : Grain, ISocialWorkerGrain, IRemindable
 {
     private const string AbsenceReminder = "absence-start";
+
+    /// <summary>How often a child whose allocation had an unknown outcome is asked again whether it is held here.</summary>
+    private static readonly TimeSpan RecheckPeriod = TimeSpan.FromSeconds(2);
+
+    /// <summary>Children held here whose own write had an unknown outcome (see <see cref="Recheck"/>), until each
+    /// confirms or lets go.</summary>
+    private readonly HashSet<string> _unconfirmed = new(StringComparer.Ordinal);
+    private IGrainTimer? _recheck;
     private readonly AllocationOptions _options = options.Value;
 
     private string Id => this.GetPrimaryKeyString();
@@ -74,7 +82,7 @@ public sealed partial class SocialWorkerGrain(
             S.Supervisions = supervisions.Where(d => d >= since).Distinct().Order().ToList();
         }
 
-        await state.WriteStateAsync();
+        await Write();
         if (previousTeam is not null && previousTeam != command.TeamId)
         {
             await GrainFactory.GetGrain<ITeamGrain>(previousTeam).WorkerRemoved(Id);
@@ -111,7 +119,7 @@ public sealed partial class SocialWorkerGrain(
 
         var recordedOverride = overCeiling ? request.Override : null;
         S.Caseload[request.ChildId] = new CaseEntry(request.ChildId, time.GetUtcNow(), request.RequestId, recordedOverride);
-        await state.WriteStateAsync();
+        await Write();
         if (recordedOverride is not null)
         {
             LogOverride(Id, request.ChildId, current + 1, ceiling, recordedOverride.By);
@@ -121,8 +129,25 @@ public sealed partial class SocialWorkerGrain(
         return new Reservation(null, S.Caseload.Count, ceiling, overCeiling);
     }
 
+    public Task Recheck(string childId)
+    {
+        if (S.Caseload.ContainsKey(childId) && _unconfirmed.Add(childId))
+        {
+            _recheck ??= this.RegisterGrainTimer(AskUnconfirmed, new GrainTimerCreationOptions(RecheckPeriod, RecheckPeriod));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task Confirmed(string childId)
+    {
+        _unconfirmed.Remove(childId);
+        return Task.CompletedTask;
+    }
+
     public async Task Release(string childId)
     {
+        _unconfirmed.Remove(childId);
         if (S.Caseload.Remove(childId, out var entry))
         {
             if (S.Caseload.Count == 0)
@@ -130,7 +155,7 @@ public sealed partial class SocialWorkerGrain(
                 S.PendingMove = null;
             }
 
-            await state.WriteStateAsync();
+            await Write();
             if (entry.Override is not null)
             {
                 await PublishToTeam();
@@ -169,7 +194,7 @@ public sealed partial class SocialWorkerGrain(
             S.PendingMove = new CaseloadMove(command.RequestId, $"worker absent: {command.Reason}", command.MoveToWorkerId, command.By);
         }
 
-        await state.WriteStateAsync();
+        await Write();
         await PublishToTeam();
         if (!started)
         {
@@ -200,7 +225,7 @@ public sealed partial class SocialWorkerGrain(
             S.PendingMove = new CaseloadMove(command.RequestId, $"worker left: {command.Reason}", command.MoveToWorkerId, command.By);
         }
 
-        await state.WriteStateAsync();
+        await Write();
         await PublishToTeam();
         return Moving();
     }
@@ -217,7 +242,7 @@ public sealed partial class SocialWorkerGrain(
         if (absence is not null && S.Caseload.Count > 0)
         {
             S.PendingMove ??= new CaseloadMove($"absence:{absence.From:O}", $"worker absent: {absence.Reason}", null, null);
-            await state.WriteStateAsync();
+            await Write();
             Staffing.MoveInBackground(GrainFactory, Id, S.PendingMove, S.Caseload.Keys.ToList());
         }
 
@@ -230,6 +255,28 @@ public sealed partial class SocialWorkerGrain(
             }
         }
     }
+
+    /// <summary>Asks each unconfirmed child again, one-way (the child calls back <see cref="Confirmed"/> or
+    /// <see cref="Release"/>); a child that cannot answer yet (the database still down) is asked at the next tick.</summary>
+    private Task AskUnconfirmed(CancellationToken cancellationToken)
+    {
+        _unconfirmed.RemoveWhere(childId => !S.Caseload.ContainsKey(childId));
+        foreach (var childId in _unconfirmed)
+        {
+            _ = GrainFactory.GetGrain<IChildGrain>(childId).ConfirmAllocation(Id);
+        }
+
+        if (_unconfirmed.Count == 0)
+        {
+            _recheck?.Dispose();
+            _recheck = null;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored.</summary>
+    private Task Write() => state.WriteOrReloadAsync(DeactivateOnIdle);
 
     /// <summary>The result of a leave or absence command: the worker now, and the children still to move.</summary>
     private WorkerResult Moving(bool replayed = false) =>

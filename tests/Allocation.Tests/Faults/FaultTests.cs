@@ -30,7 +30,7 @@ public sealed class ServiceKilledTests(ServiceKilledTests.Run run, ITestOutputHe
 [Collection(FaultsCollection.Name)]
 public sealed class DatabaseCrashedTests(DatabaseCrashedTests.Run run, ITestOutputHelper output) : IClassFixture<DatabaseCrashedTests.Run>
 {
-    [FaultFact(Skip = FaultLoads.ReservationHeldAfterDatabaseCrash)]
+    [FaultFact]
     public void Database_crashed_twice_under_load_answers_503_with_retry_advice_and_loses_nothing()
     {
         var report = run.Report(output);
@@ -106,11 +106,6 @@ internal static class FaultLoads
         "Fails on this write path: a child's change reaches its team's stored board in a second write, after the child's own; a SIGKILL or a " +
         "database crash between the two leaves the board without it (a transfer still in the old team's queue, a referral missing) until " +
         "boards are rebuilt from the children (#11).";
-
-    public const string ReservationHeldAfterDatabaseCrash =
-        "Fails on main as merged (seen 2026-12-02): after two PostgreSQL crashes under load a worker still held a reservation for a child " +
-        "allocated to another worker (a child on two caseloads) after the load settled, and one refer answered 500 instead of 503 while " +
-        "the database was down (the refer's access check reads the child outside the 503 mapping). Open in #12.";
 
     public static void AssertAllButBoards(FaultRunReport report)
     {

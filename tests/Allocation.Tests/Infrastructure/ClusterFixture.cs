@@ -24,6 +24,11 @@ public class ClusterFixture : IAsyncLifetime
 
     protected virtual TimeProvider DomainTime => Time;
 
+    /// <summary>After the standard setup: a fixture may replace a service (say, the grain storage).</summary>
+    protected virtual void ConfigureSilo(ISiloBuilder silo)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
@@ -32,6 +37,7 @@ public class ClusterFixture : IAsyncLifetime
             silo.Services.AddKeyedSingleton(AllocationClock.Key, DomainTime);
             silo.AddAllocationGrains().AddAllocationMemoryStorage();
             silo.Services.AddOptions<AllocationOptions>().Configure(Configure);
+            ConfigureSilo(silo);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

@@ -379,8 +379,6 @@ function createQueueItem(childId) {
   return item;
 }
 
-const planLabels = { ChildInNeed: 'CIN', ChildProtection: 'CP', ChildLookedAfter: 'CLA', CareLeaver: 'Care leaver' };
-
 let teamsLoading = null;
 
 /** The authority's teams, other than this one, to transfer to (read once). */
@@ -435,6 +433,8 @@ async function toggleTransfer(childId, opener, box) {
   opener.setAttribute('aria-expanded', 'true');
   select.focus();
 }
+
+const planLabels = { ChildInNeed: 'CIN', ChildProtection: 'CP', ChildLookedAfter: 'CLA', CareLeaver: 'Care leaver' };
 
 function updateQueueItem(item, q, state) {
   item.dataset.deadline = q.deadline;

@@ -3,11 +3,10 @@
 // which queues the job; the service announces each saved report on the boards hub, and the page reloads it then.
 
 import { accessToken, apiFetch, requireSession, showUser } from "../js/session.js";
-import { fmt, getJson, loadCatalog, renderKpiRows, showBehind } from "./kpis.js";
+import { fmt, getJson, loadCatalog, ragLetter, renderKpiRows, showBehind, trendMark } from "./kpis.js";
 
 showUser(requireSession());
 
-const arrows = { Better: "▲", Worse: "▼", Same: "●", None: "" };
 const $ = (selector) => document.querySelector(selector);
 let catalog = {};
 
@@ -38,13 +37,12 @@ function renderTeams(report) {
     kpis.forEach(({ id }) => {
       const k = byId[id];
       const td = document.createElement("td");
-      td.textContent = k ? fmt(k.value, k.unit) + (arrows[k.trend] ? ` ${arrows[k.trend]}` : "") : "–";
-      if (k?.rag && k.rag !== "None") {
-        td.className = k.rag;
-        // The rating in words too, not only as a colour.
-        td.appendChild(Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ` (${k.rag})` }));
+      td.textContent = k ? fmt(k.value, k.unit) : "–";
+      if (k?.rag) td.className = k.rag;
+      if (k) {
+        td.title = `target ${fmt(k.target, k.unit)}; last night ${fmt(k.previous, k.unit)}`;
+        td.append(trendMark(k.trend), ragLetter(k.rag));
       }
-      if (k) td.title = `target ${fmt(k.target, k.unit)}; last night ${fmt(k.previous, k.unit)}`;
       tr.appendChild(td);
     });
     body.appendChild(tr);

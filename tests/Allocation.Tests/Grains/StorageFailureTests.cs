@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using Allocation.Grains;
+using Allocation.Grains.Children;
+using Allocation.Grains.Hosting;
+using Allocation.Grains.SocialWorkers;
+using Allocation.Grains.Teams;
+using Allocation.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Allocation.Tests.Grains;
+
+/// <summary>
+/// The database failing in the middle of an allocation's second write (the child's), and staying down long enough
+/// that the child cannot read its state back: the outcome is unknown to the grains. Whichever way it went, once the
+/// database is back the child and the worker agree, the worker holds exactly the children that name it, and a retry
+/// with the same request id is acknowledged only with the allocation stored.
+/// </summary>
+[Collection(FailingStorageCollection.Name)]
+public sealed class StorageFailureTests(FailingStorageCluster fixture)
+{
+    private readonly Scenario _s = new(fixture.Grains);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_allocation_whose_write_outcome_is_unknown_ends_with_child_and_worker_agreeing_with_what_is_stored(bool writeLanded)
+    {
+        var team = await _s.Team();
+        var worker = await _s.Worker("w", team, ceiling: 1);
+        var child = await _s.Referred("c", team);
+        var requestId = _s.NewRequestId();
+
+        fixture.Storage.FailChild(child, writeLanded);
+        await Assert.ThrowsAnyAsync<Exception>(() => _s.Child(child).Allocate(new AllocateChild(requestId, worker, "pm")));
+        fixture.Storage.Heal(child);
+
+        // The worker kept the place while the outcome was unknown, and settles it with the child read afresh.
+        var stored = await WaitAsync(async () =>
+        {
+            var held = (await _s.WorkerView(worker)).Caseload.Select(c => c.ChildId).ToList();
+            var childStored = fixture.Storage.StoredChild(child);
+            var names = childStored?.WorkerId == worker;
+            return held.Contains(child) == names ? childStored : null;
+        });
+        Assert.Equal(writeLanded ? worker : null, stored.WorkerId);
+        Assert.Equal(writeLanded ? ChildStatus.Allocated : ChildStatus.Unallocated, (await _s.View(child)).Status);
+
+        // The retry is acknowledged with the allocation stored, and the worker holds the child once.
+        var retry = await _s.Child(child).Allocate(new AllocateChild(requestId, worker, "pm"));
+        Assert.Null(retry.Refusal);
+        Assert.Equal(worker, fixture.Storage.StoredChild(child)!.WorkerId);
+        Assert.Equal([child], (await _s.WorkerView(worker)).Caseload.Select(c => c.ChildId));
+        Assert.Equal(worker, (await _s.View(child)).WorkerId);
+    }
+
+    private static async Task<T> WaitAsync<T>(Func<Task<T?>> settled) where T : class
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            if (await settled() is { } value)
+            {
+                return value;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "The child and the worker did not agree with the stored state within 15 s.");
+            await Task.Delay(100);
+        }
+    }
+}
+
+/// <summary>Memory storage that can fail one child's next write (after storing it, or before) and then every read of
+/// it, as a database that goes down mid-write does, until healed.</summary>
+public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts
+{
+    private readonly ConcurrentDictionary<string, bool> _failWrite = new();
+    private readonly ConcurrentDictionary<string, bool> _down = new();
+
+    public void FailChild(string childId, bool afterStoring) => _failWrite[childId] = afterStoring;
+
+    public void Heal(string childId) => _down.TryRemove(childId, out _);
+
+    public ChildState? StoredChild(string childId)
+    {
+        var state = new GrainState<ChildState>();
+        inner.ReadStateAsync("child", GrainId.Create("child", childId), state).GetAwaiter().GetResult();
+        return state.RecordExists ? state.State : null;
+    }
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        _down.ContainsKey(Key(grainId)) ? throw new IOException("database down") : inner.ReadStateAsync(stateName, grainId, grainState);
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var key = Key(grainId);
+        if (_down.ContainsKey(key))
+        {
+            throw new IOException("database down");
+        }
+
+        if (_failWrite.TryRemove(key, out var afterStoring))
+        {
+            _down[key] = true;
+            if (afterStoring)
+            {
+                await inner.WriteStateAsync(stateName, grainId, grainState);
+            }
+
+            throw new IOException("connection lost mid-write");
+        }
+
+        await inner.WriteStateAsync(stateName, grainId, grainState);
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
+
+    public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) => inner.Read(teamId, cancellationToken);
+
+    private static string Key(GrainId grainId) => grainId.Type.ToString() == "child" ? grainId.Key.ToString()! : "";
+}
+
+public sealed class FailingStorageCluster : ClusterFixture
+{
+    public FailingStorage Storage { get; private set; } = null!;
+
+    protected override void ConfigureSilo(ISiloBuilder silo) =>
+        silo.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, _) =>
+            Storage = new FailingStorage(new MemoryFactStorage(sp.GetRequiredService<DeepCopier>())));
+}
+
+[CollectionDefinition(Name)]
+public sealed class FailingStorageCollection : ICollectionFixture<FailingStorageCluster>
+{
+    public const string Name = "failing-storage-cluster";
+}
