@@ -75,6 +75,7 @@ app.MapAllocationHealthChecks();
 app.MapTeamsApi();
 app.MapWorkersApi();
 app.MapChildrenApi();
+app.MapAdviceApi();
 app.MapCaseRecordsApi();
 app.MapReportsApi();
 app.MapImportApi();

@@ -102,6 +102,34 @@ public class BrowserApp : AppFactory, IAsyncLifetime
         return page;
     }
 
+    /// <summary>A board opened as <paramref name="signInAs"/>, once its live connection is up and its snapshot drawn.</summary>
+    public async Task<IPage> OpenLiveAsync(string path, string signInAs = "U-HOS")
+    {
+        var page = await NewPageAsync(path, signInAs);
+        await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-status", "live");
+        await Assertions.Expect(page.Locator("#board")).ToHaveAttributeAsync("aria-busy", "false");
+        return page;
+    }
+
+    /// <summary>Closes pages after checking each in the state the test left it: no script error, no axe violation.</summary>
+    public async Task CloseCheckedAsync(params IPage[] pages)
+    {
+        foreach (var page in pages)
+        {
+            Assert.Empty(ScriptErrors(page));
+            await Axe.AssertNoViolationsAsync(page, "the page as the test left it");
+            await page.Context.CloseAsync();
+        }
+    }
+
+    /// <summary>A screenshot of a state worth seeing, in <see cref="ScreenshotDirectory"/>, which axe checks too.</summary>
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotDirectory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
+        await Axe.AssertNoViolationsAsync(page, name);
+    }
+
     /// <summary>Uncaught exceptions and console errors the page's scripts raised.</summary>
     public IReadOnlyCollection<string> ScriptErrors(IPage page) => _scriptErrors.TryGetValue(page, out var errors) ? errors.ToArray() : [];
 
