@@ -4,7 +4,8 @@
 # load generator signs in through the demo sign-in, so it is allowed on this throwaway database), the load
 # generator, then PostgreSQL's own statistics. Everything started here is stopped by its pid.
 #   loadtests/durable.sh LABEL [extra service environment, e.g. Persistence__GroupCommit=false] -- [scenario options]
-# Run it under `flock /tmp/allocation-measure.lock` on a shared machine. Output: loadtests/results/durable-LABEL-*.
+# Run it under `flock -o /tmp/allocation-measure.lock` on a shared machine (-o: the PostgreSQL it starts must not
+# inherit the lock, or a server left behind by a killed run holds it). Output: loadtests/results/durable-LABEL-*.
 set -euo pipefail
 label=$1; shift
 service_env=()

@@ -25,6 +25,12 @@ if (args is ["generate", ..])
     return GenerateScenario.Run(args[1..]);
 }
 
+// The pressure forecast against a naive one over a generated year of team history (see BacktestScenario).
+if (args is ["backtest", ..])
+{
+    return BacktestScenario.Run(args[1..]);
+}
+
 // Bulk import of a generated authority into a running service (see ImportScenario).
 if (args is ["import", ..])
 {

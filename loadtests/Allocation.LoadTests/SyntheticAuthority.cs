@@ -23,7 +23,8 @@ public sealed record SyntheticTeam(string Id, string Name, string Kind, decimal 
 public sealed record SyntheticWorker(string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int Ceiling);
 
 public sealed record SyntheticChild(
-    string Id, string TeamId, DateTimeOffset ReferredAt, DateTimeOffset ClockStartedAt, string? WorkerId, string? OverrideBy, string? OverrideReason);
+    string Id, string TeamId, DateTimeOffset ReferredAt, DateTimeOffset ClockStartedAt, string? WorkerId, string? OverrideBy, string? OverrideReason,
+    string? FamilyId = null);
 
 public sealed record SyntheticPeriod(string ChildId, string WorkerId, DateTimeOffset From, DateTimeOffset? To, string Reason);
 
@@ -109,7 +110,36 @@ public sealed class SyntheticAuthority
     {
         var authority = new SyntheticAuthority(size, seed, asOf.ToUniversalTime());
         authority.Build(new AllocationOptions());
+        authority.AssignFamilies(seed);
         return authority;
+    }
+
+    /// <summary>
+    /// About one child in eight shares a family id with one or two others of the same team (brothers and sisters), some
+    /// already with a worker. A chance source of its own, so the rest of the authority is as it was without families.
+    /// </summary>
+    private void AssignFamilies(int seed)
+    {
+        var random = new Random(unchecked(seed * 7919 + 17));
+        var family = 0;
+        foreach (var team in Children.Select((c, i) => (c, i)).GroupBy(x => x.c.TeamId))
+        {
+            var members = team.Select(x => x.i).ToList();
+            for (var k = 0; k + 2 < members.Count; k += 3)
+            {
+                if (random.NextDouble() >= 0.16)
+                {
+                    continue;
+                }
+
+                var id = $"F-{++family:D6}";
+                var size = random.NextDouble() < 0.7 ? 2 : 3;
+                for (var j = 0; j < size; j++)
+                {
+                    Children[members[k + j]] = Children[members[k + j]] with { FamilyId = id };
+                }
+            }
+        }
     }
 
     private void Build(AllocationOptions options)
@@ -428,8 +458,8 @@ public sealed class SyntheticAuthority
                     Workers.Select(w => new[] { w.Id, w.Name, w.TeamId, w.Role.ToString(), w.Fte.ToString("0.0##", CultureInfo.InvariantCulture) }));
                 break;
             case "children.csv":
-                Rows(csv, ["child_id", "team_id", "referred_at", "clock_started_at", "worker_id", "override_by", "override_reason"],
-                    Children.Select(c => new[] { c.Id, c.TeamId, Date(c.ReferredAt), Date(c.ClockStartedAt), c.WorkerId ?? "", c.OverrideBy ?? "", c.OverrideReason ?? "" }));
+                Rows(csv, ["child_id", "team_id", "referred_at", "clock_started_at", "worker_id", "override_by", "override_reason", "family_id"],
+                    Children.Select(c => new[] { c.Id, c.TeamId, Date(c.ReferredAt), Date(c.ClockStartedAt), c.WorkerId ?? "", c.OverrideBy ?? "", c.OverrideReason ?? "", c.FamilyId ?? "" }));
                 break;
             case "worker_history.csv":
                 Rows(csv, ["child_id", "worker_id", "from", "to", "reason"],

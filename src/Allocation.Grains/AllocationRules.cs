@@ -1,4 +1,5 @@
 using Allocation.Grains.Children;
+using Allocation.Grains.Kpis;
 
 namespace Allocation.Grains;
 
@@ -70,6 +71,65 @@ public static class AllocationRules
         return null;
     }
 
+    /// <summary>
+    /// Whether a worker may take a child of <paramref name="childTeamId"/> at all, whatever their caseload: not once
+    /// they have left, not from another team, not while on leave. The worker grain checks this before reserving a
+    /// place, and the allocation preview asks the same question.
+    /// </summary>
+    public static Refusal? CheckAvailable(
+        string workerId, string workerTeamId, bool hasLeft, IEnumerable<Absence> absences, string childTeamId, DateTimeOffset now)
+    {
+        if (hasLeft)
+        {
+            return Refusal.Conflict(Rules.WorkerLeft, $"Worker {workerId} has left the service.");
+        }
+
+        if (workerTeamId != childTeamId)
+        {
+            return Refusal.Conflict(Rules.WrongTeam, $"Worker {workerId} is in team {workerTeamId}, not in the child's team {childTeamId}.");
+        }
+
+        return AbsenceAt(absences, now) is { } absence
+            ? Refusal.Conflict(Rules.WorkerAbsent,
+                $"Worker {workerId} is absent ({absence.Reason}) from {absence.From:yyyy-MM-dd}" + (absence.To is { } to ? $" to {to:yyyy-MM-dd}." : "."))
+            : null;
+    }
+
+    /// <summary>
+    /// Whether a child in this state can be allocated (not re-allocated) to <paramref name="workerId"/>: it must be
+    /// open and waiting. The child grain checks this first; the allocation preview asks the same question.
+    /// </summary>
+    public static Refusal? CheckAllocatable(string childId, bool exists, ChildStatus status, string? currentWorkerId, string workerId)
+    {
+        if (!exists)
+        {
+            return Refusal.NotFound($"Child {childId} has not been referred.");
+        }
+
+        if (status == ChildStatus.Closed)
+        {
+            return Refusal.Conflict(Rules.ChildClosed, $"Child {childId}'s case is closed; refer the child again to open a new episode.");
+        }
+
+        return status == ChildStatus.Allocated
+            ? Refusal.Conflict(Rules.AlreadyAllocated,
+                currentWorkerId == workerId
+                    ? $"Child {childId} is already allocated to {currentWorkerId}."
+                    : $"Child {childId} is already allocated to {currentWorkerId}; re-allocate it to change worker.")
+            : null;
+    }
+
+    /// <summary>
+    /// The colour of a team's share of caseholders at or under their ceiling, rated as the nightly report rates
+    /// <see cref="KpiCatalog.CaseloadsAtOrUnderCeiling"/>: its target (85%) and amber margin (5 points), or the
+    /// authority's own where it sets them, so the boards, the report, the preview and the forecast give it one colour.
+    /// </summary>
+    public static Rag CaseloadShareRag(decimal percentAtOrUnderCeiling, KpiTarget? own = null)
+    {
+        var kpi = KpiCatalog.Find(KpiCatalog.CaseloadsAtOrUnderCeiling)!;
+        return ThresholdChecks.Rate(percentAtOrUnderCeiling, own?.Target ?? kpi.DefaultTarget, kpi.Direction, own?.AmberMargin ?? kpi.DefaultAmberMargin, kpi.Rule);
+    }
+
     /// <summary>Whether the worker is on leave at the given time.</summary>
     public static Absence? AbsenceAt(IEnumerable<Absence> absences, DateTimeOffset at) =>
         absences.FirstOrDefault(a => a.From <= at && (a.To is null || at < a.To));
@@ -95,13 +155,29 @@ public static class AllocationRules
     /// </summary>
     public static int DistinctWorkers(IEnumerable<WorkerPeriod> history, DateTimeOffset now, TimeSpan window)
     {
+        // A loop, not LINQ: a team's pressure counts this for every child on every change, and histories are short.
         var from = now - window;
-        return history
-            .Where(p => p.To is null || p.To >= from)
-            .Where(p => p.From <= now)
-            .Select(p => p.WorkerId)
-            .Distinct(StringComparer.Ordinal)
-            .Count();
+        var periods = history as IReadOnlyList<WorkerPeriod> ?? history.ToList();
+        var distinct = 0;
+        for (var i = 0; i < periods.Count; i++)
+        {
+            if (!InWindow(periods[i]))
+            {
+                continue;
+            }
+
+            var seen = false;
+            for (var j = 0; j < i && !seen; j++)
+            {
+                seen = InWindow(periods[j]) && string.Equals(periods[j].WorkerId, periods[i].WorkerId, StringComparison.Ordinal);
+            }
+
+            distinct += seen ? 0 : 1;
+        }
+
+        return distinct;
+
+        bool InWindow(WorkerPeriod p) => (p.To is null || p.To >= from) && p.From <= now;
     }
 
     /// <summary>Whether an allocation to <paramref name="newWorkerId"/> is a change of worker: the first allocation

@@ -61,6 +61,7 @@ if (!app.Environment.IsDevelopment())
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
+app.UseAntiForgeryHeader();
 app.UseAuthorization();
 // After authorization: the limits are per signed-in user.
 app.UseRateLimiter();
@@ -69,10 +70,12 @@ app.UseRateLimiter();
 app.MapOpenApi().AllowAnonymous();
 app.MapScalarApiReference("/api-docs").AllowAnonymous();
 app.MapDemoSignIn();
+app.MapPageSignIn();
 app.MapAllocationHealthChecks();
 app.MapTeamsApi();
 app.MapWorkersApi();
 app.MapChildrenApi();
+app.MapAdviceApi();
 app.MapCaseRecordsApi();
 app.MapReportsApi();
 app.MapImportApi();

@@ -89,6 +89,7 @@ public sealed partial class ChildGrain(
         S.WorkerId = null;
         S.ReferredAt = now;
         S.ClosedAt = null;
+        S.FamilyId = command.FamilyId ?? S.FamilyId;
         StartClock(now, S.Episode == 1 ? "referral" : "re-referral");
         var receipt = await Commit("refer", command.RequestId, null, command.TeamId, command.By);
         await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "referred", null, command.By,
@@ -104,17 +105,9 @@ public sealed partial class ChildGrain(
             return replay;
         }
 
-        if ((OpenRefusal() ?? Changed(command.Expect)) is { } refusal)
+        if ((OpenRefusal() ?? Changed(command.Expect) ?? AllocationRules.CheckAllocatable(Id, S.Exists, S.Status, S.WorkerId, command.WorkerId)) is { } refusal)
         {
             return ChildResult.Refused(refusal);
-        }
-
-        if (S.Status == ChildStatus.Allocated)
-        {
-            return ChildResult.Refused(Refusal.Conflict(Rules.AlreadyAllocated,
-                S.WorkerId == command.WorkerId
-                    ? $"Child {Id} is already allocated to {S.WorkerId}."
-                    : $"Child {Id} is already allocated to {S.WorkerId}; re-allocate it to change worker."));
         }
 
         return await AllocateTo(command.WorkerId, command.RequestId, "allocate", "allocation", command.By, command.Override);
@@ -270,6 +263,7 @@ public sealed partial class ChildGrain(
         S.TeamId = command.TeamId;
         S.ReferredAt = command.ReferredAt;
         S.CaseRecord = command.CaseRecord;
+        S.FamilyId = command.FamilyId;
         S.WorkerHistory = history;
         S.Status = current is null ? ChildStatus.Unallocated : ChildStatus.Allocated;
         S.WorkerId = current?.WorkerId;
@@ -639,7 +633,7 @@ public sealed partial class ChildGrain(
         return new ChildView(Id, S.Status, S.TeamId, S.WorkerId,
             S.Status == ChildStatus.Allocated ? S.WorkerHistory[^1].From : null,
             S.Episode, S.ReferredAt, clock, S.WorkerChanges, distinct, AllocationRules.IsFlagged(distinct, _options),
-            S.Transfers?.Count ?? 0, S.WorkerHistory.ToList(), S.Transfers?.ToList() ?? [], S.Breaches?.ToList() ?? [], S.Version, S.CaseRecord);
+            S.Transfers?.Count ?? 0, S.WorkerHistory.ToList(), S.Transfers?.ToList() ?? [], S.Breaches?.ToList() ?? [], S.Version, S.CaseRecord, S.FamilyId);
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Child {ChildId} referred to team {TeamId} (episode {Episode})")]

@@ -52,9 +52,12 @@ public sealed class ChildState : Teams.ITeamMember
         var transfers = Transfers?.Where(t => t.At >= windowStart).Select(t => t.At).ToList();
         return new Teams.TeamChildSummary(childId, Version, WorkerId, Status == ChildStatus.Allocated ? WorkerHistory[^1].From : null,
             ClockStartedAt ?? ReferredAt, Deadline ?? ReferredAt, ClockReason, ClockBreached, WorkerChanges, recent, CaseRecord,
-            ReferredAt, PreviousReferredAt, transfers is { Count: > 0 } ? transfers : null);
+            ReferredAt, PreviousReferredAt, transfers is { Count: > 0 } ? transfers : null, FamilyId);
     }
 
     /// <summary>When the episode before this one was referred (for re-referrals within 12 months); null for a first referral.</summary>
     [Id(20), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DateTimeOffset? PreviousReferredAt { get; set; }
+
+    /// <summary>The family in the authority's case management system, where known: brothers and sisters share it.</summary>
+    [Id(21), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FamilyId { get; set; }
 }

@@ -67,7 +67,9 @@ public sealed record ReferChild(
     [property: Id(0)] string RequestId,
     [property: Id(1)] string TeamId,
     [property: Id(2)] string? By = null,
-    [property: Id(3)] ChildExpectation? Expect = null);
+    [property: Id(3)] ChildExpectation? Expect = null,
+    /// <summary>The child's family in the case management system, if known (siblings share it); kept across episodes.</summary>
+    [property: Id(4)] string? FamilyId = null);
 
 [GenerateSerializer, Immutable]
 public sealed record AllocateChild(
@@ -116,7 +118,8 @@ public sealed record ImportChild(
     [property: Id(2)] DateTimeOffset ClockStartedAt,
     [property: Id(3)] IReadOnlyList<WorkerPeriod> History,
     [property: Id(4)] CeilingOverride? Override = null,
-    [property: Id(5)] CaseRecord? CaseRecord = null);
+    [property: Id(5)] CaseRecord? CaseRecord = null,
+    [property: Id(6)] string? FamilyId = null);
 
 public enum ReleaseKind
 {
@@ -202,4 +205,5 @@ public sealed record ChildView(
     [property: Id(13)] IReadOnlyList<TeamMove> Transfers,
     [property: Id(14)] IReadOnlyList<Breach> Breaches,
     [property: Id(15)] long Version,
-    [property: Id(16)] CaseRecord? CaseRecord = null);
+    [property: Id(16)] CaseRecord? CaseRecord = null,
+    [property: Id(17)] string? FamilyId = null);

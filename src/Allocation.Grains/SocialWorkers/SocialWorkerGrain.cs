@@ -282,23 +282,8 @@ public sealed partial class SocialWorkerGrain(
     private WorkerResult Moving(bool replayed = false) =>
         new(null, View(), [], replayed, S.PendingMove, S.PendingMove is null ? [] : S.Caseload.Keys.ToList());
 
-    private Refusal? CheckAvailable(ReservePlace request)
-    {
-        if (S.HasLeft)
-        {
-            return Refusal.Conflict(Rules.WorkerLeft, $"Worker {Id} has left the service.");
-        }
-
-        if (S.TeamId != request.TeamId)
-        {
-            return Refusal.Conflict(Rules.WrongTeam, $"Worker {Id} is in team {S.TeamId}, not in the child's team {request.TeamId}.");
-        }
-
-        return AllocationRules.AbsenceAt(S.Absences, time.GetUtcNow()) is { } absence
-            ? Refusal.Conflict(Rules.WorkerAbsent,
-                $"Worker {Id} is absent ({absence.Reason}) from {absence.From:yyyy-MM-dd}" + (absence.To is { } to ? $" to {to:yyyy-MM-dd}." : "."))
-            : null;
-    }
+    private Refusal? CheckAvailable(ReservePlace request) =>
+        AllocationRules.CheckAvailable(Id, S.TeamId, S.HasLeft, S.Absences, request.TeamId, time.GetUtcNow());
 
     private WorkerResult? ReplayOrRefuse(string requestId, string command, string? by, string? expectedTeamId)
     {

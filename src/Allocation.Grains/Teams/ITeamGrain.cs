@@ -38,7 +38,19 @@ public interface ITeamGrain : IGrainWithStringKey
     /// <summary>The team's counts for the nightly threshold checks at <paramref name="at"/>, from its summaries alone.</summary>
     [ReadOnly]
     Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at);
+
+    /// <summary>The team's worker and open-child summaries as they are, for the recommendation, the preview and the
+    /// forecast (see Advice/), which work from them without activating any worker or child.</summary>
+    [ReadOnly]
+    Task<TeamRoster> GetRoster();
 }
+
+[GenerateSerializer, Immutable]
+public sealed record TeamRoster(
+    [property: Id(0)] string TeamId,
+    [property: Id(1)] string Name,
+    [property: Id(2)] IReadOnlyList<TeamWorkerSummary> Workers,
+    [property: Id(3)] IReadOnlyList<TeamChildSummary> Children);
 
 [GenerateSerializer, Immutable]
 public sealed record TeamInfo(
@@ -80,7 +92,9 @@ public sealed record TeamChildSummary(
     [property: Id(11)] DateTimeOffset? ReferredAt = null,
     [property: Id(12)] DateTimeOffset? PreviousReferredAt = null,
     /// <summary>When the child moved between teams in the last 12 months (transfer points).</summary>
-    [property: Id(13)] IReadOnlyList<DateTimeOffset>? RecentTransfers = null);
+    [property: Id(13)] IReadOnlyList<DateTimeOffset>? RecentTransfers = null,
+    /// <summary>The child's family, so a worker already holding a brother or sister can be recommended.</summary>
+    [property: Id(14)] string? FamilyId = null);
 
 [GenerateSerializer, Immutable]
 public sealed record FeedItem(

@@ -130,6 +130,9 @@ public sealed partial class TeamGrain(
         await Publish(TeamProjection.Change.None);
     }
 
+    public Task<TeamRoster> GetRoster() =>
+        Task.FromResult(new TeamRoster(Id, S.Name, _projection.Workers.ToList(), _projection.Children.ToList()));
+
     public async Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at)
     {
         var closed = await GrainFactory.GetGrain<Kpis.IClosedCasesGrain>(Id).List();

@@ -14,6 +14,9 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
 
     private readonly Dictionary<string, TeamWorkerSummary> _workers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TeamChildSummary> _children = new(StringComparer.Ordinal);
+    /// <summary>The children allocated to each worker, kept with <see cref="_children"/> so a change costs the size of
+    /// the caseloads it touches, not of the team.</summary>
+    private readonly Dictionary<string, SortedSet<string>> _byWorker = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _workerBoardVersions = new(StringComparer.Ordinal);
     private readonly List<FeedItem> _feed = [];
 
@@ -33,7 +36,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
 
         foreach (var (childId, child) in facts.Children)
         {
-            projection._children[childId] = child.Summary(childId, now, options);
+            projection.Put(child.Summary(childId, now, options));
         }
 
         return projection;
@@ -59,7 +62,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
             return null;
         }
 
-        _children[child.ChildId] = child;
+        Put(child);
         AddFeed(feed);
         return new Change(Touched(known?.WorkerId, child.WorkerId), [child.ChildId], feed, null);
     }
@@ -71,7 +74,11 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
             return null;
         }
 
-        _children.Remove(childId, out var removed);
+        if (_children.Remove(childId, out var removed))
+        {
+            Unassign(removed);
+        }
+
         AddFeed(feed);
         return new Change(Touched(removed?.WorkerId, null), [childId], feed, null);
     }
@@ -98,10 +105,8 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
 
     public TeamBoard Board(string name, IReadOnlyList<EscalatedBreach> breaches, DateTimeOffset now)
     {
-        var byWorker = _children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!)
-            .ToDictionary(g => g.Key, g => g.Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList());
         var workers = _workers.Values.Where(w => !w.HasLeft).OrderBy(w => w.Name, StringComparer.Ordinal)
-            .Select(w => Card(w, byWorker.GetValueOrDefault(w.WorkerId) ?? [], now)).ToList();
+            .Select(w => Card(w, CaseloadOf(w.WorkerId), now)).ToList();
         var queue = _children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c => Queued(c, now)).ToList();
         return new TeamBoard(teamId, name, Version, now, workers, queue,
             _feed.AsEnumerable().Reverse().ToList(), breaches.TakeLast(20).Reverse().ToList(), Pressure(name, breaches, now),
@@ -110,19 +115,49 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
 
     public TeamPressure Pressure(string name, IReadOnlyList<EscalatedBreach> breaches, DateTimeOffset now)
     {
-        var counts = _children.Values.Where(c => c.WorkerId is not null).GroupBy(c => c.WorkerId!).ToDictionary(g => g.Key, g => g.Count());
         // Workers who carry cases: managers on a ceiling of zero and leavers are not part of the caseload KPI.
-        var caseholders = _workers.Values.Where(w => !w.HasLeft && (w.Ceiling > 0 || counts.ContainsKey(w.WorkerId))).ToList();
-        var atOrUnder = caseholders.Count(w => counts.GetValueOrDefault(w.WorkerId) <= w.Ceiling);
-        var waiting = _children.Values.Where(c => c.WorkerId is null).ToList();
-        var longest = waiting.Count == 0 ? 0 : waiting.Max(c => (now - c.ClockStartedAt).TotalSeconds);
-        var flagged = _children.Values.Count(c => AllocationRules.IsFlagged(
-            AllocationRules.DistinctWorkers(c.RecentPeriods, now, options.WorkerChangeWindow), options));
-        return new TeamPressure(teamId, name, Version, caseholders.Count, atOrUnder,
-            caseholders.Count == 0 ? 100m : Math.Round(100m * atOrUnder / caseholders.Count, 1),
-            _children.Count, _children.Count - waiting.Count, waiting.Count, longest,
-            waiting.Count(c => now >= c.Deadline), breaches.Count(b => b.RecordedAt > now.AddHours(-24)), flagged,
-            _workers.Values.Where(w => !w.HasLeft).Sum(w => w.OverridesInForce),
+        int caseholders = 0, atOrUnder = 0, overrides = 0;
+        foreach (var w in _workers.Values)
+        {
+            if (w.HasLeft)
+            {
+                continue;
+            }
+
+            overrides += w.OverridesInForce;
+            var caseload = _byWorker.TryGetValue(w.WorkerId, out var held) ? held.Count : 0;
+            if (w.Ceiling > 0 || caseload > 0)
+            {
+                caseholders++;
+                atOrUnder += caseload <= w.Ceiling ? 1 : 0;
+            }
+        }
+
+        // One pass over the children, without allocating: this runs on every change.
+        int waiting = 0, overdue = 0, flagged = 0;
+        var longest = double.MinValue;
+        foreach (var c in _children.Values)
+        {
+            if (c.WorkerId is null)
+            {
+                waiting++;
+                longest = Math.Max(longest, (now - c.ClockStartedAt).TotalSeconds);
+                overdue += now >= c.Deadline ? 1 : 0;
+            }
+
+            flagged += AllocationRules.IsFlagged(AllocationRules.DistinctWorkers(c.RecentPeriods, now, options.WorkerChangeWindow), options) ? 1 : 0;
+        }
+
+        var recentBreaches = 0;
+        foreach (var b in breaches)
+        {
+            recentBreaches += b.RecordedAt > now.AddHours(-24) ? 1 : 0;
+        }
+
+        return new TeamPressure(teamId, name, Version, caseholders, atOrUnder,
+            caseholders == 0 ? 100m : Math.Round(100m * atOrUnder / caseholders, 1),
+            _children.Count, _children.Count - waiting, waiting, waiting == 0 ? 0 : longest,
+            overdue, recentBreaches, flagged, overrides,
             now, options.AllocationWindow.TotalSeconds, options.AmberThreshold.TotalSeconds);
     }
 
@@ -133,7 +168,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
             return null;
         }
 
-        var children = _children.Values.Where(c => c.WorkerId == workerId && c.AllocatedAt is not null).OrderBy(c => c.AllocatedAt).Select(c =>
+        var children = CaseloadOf(workerId).Select(id => _children[id]).Where(c => c.AllocatedAt is not null).OrderBy(c => c.AllocatedAt).Select(c =>
         {
             var distinct = AllocationRules.DistinctWorkers(c.RecentPeriods, now, options.WorkerChangeWindow);
             return new WorkerBoardChild(c.ChildId, c.AllocatedAt!.Value, c.WorkerChanges, distinct, AllocationRules.IsFlagged(distinct, options),
@@ -152,7 +187,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
         {
             if (_workers.TryGetValue(workerId, out var w) && !w.HasLeft)
             {
-                cards.Add(Card(w, _children.Values.Where(c => c.WorkerId == workerId).Select(c => c.ChildId).Order(StringComparer.Ordinal).ToList(), now));
+                cards.Add(Card(w, CaseloadOf(workerId), now));
             }
             else
             {
@@ -188,6 +223,37 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
         return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
             AllocationRules.Clock(c.Deadline, now, options.AmberThreshold), (c.Deadline - now).TotalSeconds,
             distinct, AllocationRules.IsFlagged(distinct, options), c.CaseRecord?.Plan);
+    }
+
+    /// <summary>The worker's children, in id order.</summary>
+    private IReadOnlyList<string> CaseloadOf(string workerId) =>
+        _byWorker.TryGetValue(workerId, out var held) ? [.. held] : [];
+
+    private void Put(TeamChildSummary child)
+    {
+        if (_children.TryGetValue(child.ChildId, out var known))
+        {
+            Unassign(known);
+        }
+
+        _children[child.ChildId] = child;
+        if (child.WorkerId is { } workerId)
+        {
+            if (!_byWorker.TryGetValue(workerId, out var held))
+            {
+                _byWorker[workerId] = held = new SortedSet<string>(StringComparer.Ordinal);
+            }
+
+            held.Add(child.ChildId);
+        }
+    }
+
+    private void Unassign(TeamChildSummary child)
+    {
+        if (child.WorkerId is { } workerId && _byWorker.TryGetValue(workerId, out var held) && held.Remove(child.ChildId) && held.Count == 0)
+        {
+            _byWorker.Remove(workerId);
+        }
     }
 
     private static long FromClock(DateTimeOffset now) => (now - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;

@@ -34,6 +34,11 @@ public static class ChildrenApi
                 return invalid;
             }
 
+            if (body.FamilyId is not null && !Problems.IsValidId(body.FamilyId))
+            {
+                return Problems.Invalid("familyId", "'familyId' must be 1-64 characters of letters, digits, '.', '_' or '-'.");
+            }
+
             if (!await Known.Team(grains, body.TeamId))
             {
                 return Problems.NotFound("team", body.TeamId);
@@ -51,7 +56,7 @@ public static class ChildrenApi
             return Answer(await grains.GetGrain<IChildGrain>(childId).Refer(
                 body with { By = http.User.Allocation().Id, Expect = ChildExpectation.Of(existing) }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.refer")
-          .WithSummary("Refers a child to a team (or re-refers a closed child): the 24-hour clock starts. Practice managers of that team and leaders.");
+          .WithSummary("Refers a child to a team (or re-refers a closed child): the 24-hour clock starts. An optional familyId (the case management system's) links brothers and sisters for the recommendation. Practice managers of that team and leaders.");
 
         api.MapPost("/{childId}/allocate", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, AllocateChild body, IGrainFactory grains, HttpContext http) =>
         {

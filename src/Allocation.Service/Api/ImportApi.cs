@@ -118,7 +118,7 @@ public static partial class ImportApi
                         return new[]
                         {
                             c.Id, c.TeamId, AuthorityCsv.FormatDate(c.ReferredAt), AuthorityCsv.FormatDate(c.Clock?.StartedAt ?? c.ReferredAt),
-                            c.WorkerId, current?.Override?.By, current?.Override?.Reason,
+                            c.WorkerId, current?.Override?.By, current?.Override?.Reason, c.FamilyId,
                         }.Concat(AuthorityCsv.CaseRecordFields(c.CaseRecord)).ToArray();
                     }));
                     break;

@@ -27,6 +27,11 @@ public static partial class OrleansSetup
             .Validate(o => o.RoleCeilings.Values.All(c => c >= 0), "Allocation:RoleCeilings must not be negative.")
             .Validate(o => o.WorkerChangeFlagThreshold >= 0, "Allocation:WorkerChangeFlagThreshold must not be negative.")
             .ValidateOnStart();
+        builder.Services.AddOptions<Allocation.Grains.Advice.AdviceOptions>()
+            .BindConfiguration(Allocation.Grains.Advice.AdviceOptions.SectionName)
+            .Validate(o => o.AbsenceLookAhead >= TimeSpan.Zero && o.Shown > 0 && o.ForecastDays is > 0 and <= 28 && o.ForecastHistoryDays >= 14,
+                "Advice: AbsenceLookAhead must not be negative, Shown positive, ForecastDays 1-28 and ForecastHistoryDays at least 14.")
+            .ValidateOnStart();
 
         var orleans = builder.Configuration.GetSection("Orleans");
         var siloPort = orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);

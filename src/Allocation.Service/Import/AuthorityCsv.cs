@@ -16,7 +16,7 @@ public sealed record WorkerRow(int Line, string Id, string Name, string TeamId, 
 
 public sealed record ChildRow(
     int Line, string Id, string TeamId, DateTimeOffset ReferredAt, DateTimeOffset ClockStartedAt, string? WorkerId,
-    CeilingOverride? Override, CaseRecord? CaseRecord = null);
+    CeilingOverride? Override, CaseRecord? CaseRecord = null, string? FamilyId = null);
 
 public sealed record HistoryRow(int Line, string ChildId, string WorkerId, DateTimeOffset From, DateTimeOffset? To, string Reason);
 
@@ -66,10 +66,10 @@ public static class AuthorityCsv
     ];
 
     public static readonly string[] ChildColumns =
-        ["child_id", "team_id", "referred_at", "clock_started_at", "worker_id", "override_by", "override_reason", .. CaseRecordColumns];
+        ["child_id", "team_id", "referred_at", "clock_started_at", "worker_id", "override_by", "override_reason", "family_id", .. CaseRecordColumns];
     public static readonly string[] HistoryColumns = ["child_id", "worker_id", "from", "to", "reason"];
 
-    private static readonly string[] OptionalColumns = ["ceiling", "override_by", "override_reason", "supervisions", .. CaseRecordColumns];
+    private static readonly string[] OptionalColumns = ["ceiling", "override_by", "override_reason", "supervisions", "family_id", .. CaseRecordColumns];
 
     private static readonly string[] DateFormats =
     [
@@ -179,6 +179,8 @@ public static class AuthorityCsv
         var worker = row.Optional("worker_id") is null ? null : row.Id("worker_id");
         var by = row.Optional("override_by") is null ? null : row.Id("override_by");
         var reason = row.OptionalText("override_reason");
+        // Brothers and sisters share the case management system's family id; the recommendation uses it.
+        var family = row.Optional("family_id") is null ? null : row.Id("family_id");
         if ((by is null) != (reason is null))
         {
             row.Reject(by is null ? "override_by" : "override_reason", "A ceiling override needs both override_by and override_reason.");
@@ -192,7 +194,7 @@ public static class AuthorityCsv
         if (row.Ok)
         {
             into.Children.Add(new ChildRow(row.Line, id!, team!, referred!.Value, clock!.Value, worker,
-                by is null ? null : new CeilingOverride(by, reason!), record));
+                by is null ? null : new CeilingOverride(by, reason!), record, family));
         }
     });
 

@@ -218,7 +218,7 @@ public static class ImportValidator
             history.Add(new WorkerPeriod(workerId, c.TeamId, from, null, "import", Override: c.Override));
         }
 
-        return new ImportChild(c.TeamId, c.ReferredAt, c.ClockStartedAt, history, c.Override, c.CaseRecord);
+        return new ImportChild(c.TeamId, c.ReferredAt, c.ClockStartedAt, history, c.Override, c.CaseRecord, c.FamilyId);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

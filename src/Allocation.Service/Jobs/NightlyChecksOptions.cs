@@ -29,4 +29,8 @@ public sealed class NightlyChecksOptions
 
     /// <summary>The authority's own targets and amber margins by KPI id; a KPI not listed keeps the plan's default.</summary>
     public Dictionary<string, KpiTarget> Targets { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The authority's own target for the share of caseloads at or under ceiling, if it sets one: the preview
+    /// and the forecast colour that share as the report does.</summary>
+    public KpiTarget? CaseloadTarget => Targets.GetValueOrDefault(KpiCatalog.CaseloadsAtOrUnderCeiling);
 }

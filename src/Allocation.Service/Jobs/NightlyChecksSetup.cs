@@ -38,6 +38,8 @@ public static partial class NightlyChecksSetup
             .ValidateOnStart();
 
         services.AddSingleton<IReportStore>(storage.IsPostgres ? new PostgresReportStore(storage.ConnectionString!) : new InMemoryReportStore());
+        services.AddSingleton<IForecastStore>(storage.IsPostgres ? new PostgresForecastStore(storage.ConnectionString!) : new InMemoryForecastStore());
+        services.AddTransient<PressureForecasts>();
         services.AddTransient<NightlyThresholdChecks>();
 
         // Our own storage singleton, so each host has its own and never shares Hangfire's static JobStorage.Current.
@@ -118,6 +120,8 @@ public static partial class NightlyChecksSetup
         IReportStore reports,
         IOptions<NightlyChecksOptions> options,
         IOptions<SeedingOptions> seeding,
+        IGrainFactory grains,
+        [FromKeyedServices(Allocation.Grains.AllocationClock.Key)] TimeProvider time,
         ILogger<NightlyChecksScheduler> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
@@ -130,6 +134,8 @@ public static partial class NightlyChecksSetup
 
             if (seeding.Value.Demo && await reports.GetLatestAsync(cancellationToken) is null)
             {
+                // Past nights first, so the first real report has a previous night and the trend lines a trend.
+                await DemoReportHistory.SeedAsync(grains, reports, o.Targets, time.GetUtcNow(), cancellationToken);
                 var id = jobs.Enqueue<NightlyThresholdChecks>(job => job.Execute(CancellationToken.None));
                 LogFirstRun(id);
             }

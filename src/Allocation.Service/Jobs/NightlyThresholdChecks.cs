@@ -19,6 +19,7 @@ public sealed partial class NightlyThresholdChecks(
     IGrainFactory grains,
     IReportStore reports,
     IBoardPublisher boards,
+    PressureForecasts forecasts,
     IOptions<NightlyChecksOptions> options,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     ILogger<NightlyThresholdChecks> logger)
@@ -54,6 +55,8 @@ public sealed partial class NightlyThresholdChecks(
                 .Select(kv => new KpiBehind(t.Id, kv.Key, kv.Value.Behind)))
             .ToList();
         await reports.SaveAsync(report, behind, cancellationToken);
+        // The week ahead, stored beside the night's report so it can be scored once the week has passed.
+        await forecasts.StoreAsync(at, cancellationToken);
         // Through the board observers, so leaders on every host see it, whichever host ran the job.
         await boards.Publish(new ReportSaved(report.Date, report.RunAt, report.Authority.Count(k => k.Rag == Rag.Red),
             report.Authority.Count(k => k.Rag == Rag.Amber), report.Authority.Count(k => k.Rag == Rag.Green)));

@@ -35,6 +35,7 @@ public static partial class PostgresSchema
         new(2, "Nightly threshold reports", ["sql.05-ThresholdReports.sql"]),
         new(3, "Audit trail (append-only)", ["sql.06-AuditTrail.sql"]),
         new(4, "Children and workers behind each team's KPI figures", ["sql.07-KpiBehind.sql"]),
+        new(5, "Nightly pressure forecasts", ["sql.08-PressureForecasts.sql"]),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>

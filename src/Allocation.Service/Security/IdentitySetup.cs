@@ -28,6 +28,18 @@ public sealed class IdentityProviderOptions
 
     public bool RequireHttpsMetadata { get; set; } = true;
 
+    /// <summary>The pages' client at the provider (a confidential client, authorization code with PKCE). Without it
+    /// the pages cannot sign in and only API clients with the provider's tokens can use the service.</summary>
+    public string? ClientId { get; set; }
+
+    public string? ClientSecret { get; set; }
+
+    /// <summary>The scopes the pages ask for, space-separated; the id token must carry the claims below.</summary>
+    public string Scopes { get; set; } = "openid profile";
+
+    /// <summary>How long a page session lasts before the user signs in through the provider again.</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
     public ClaimNames Claims { get; set; } = new();
 
     /// <summary>The provider's value for each role, e.g. <c>"SeniorLeader": "csc-head-of-service"</c>; a role not listed
@@ -89,7 +101,8 @@ public static class IdentitySetup
     /// JWT bearer authentication and the role policies. With an <c>Identity:Authority</c> the provider's tokens are
     /// validated; without one, only in Development, the demo signs its own tokens (<see cref="DemoTokens"/>), and on
     /// PostgreSQL only when <see cref="DemoSignIn.AllowOnPostgreSQLSetting"/> says so. Outside Development a missing
-    /// authority stops the start: there is no setting that turns the demo sign-in on there.
+    /// authority stops the start: there is no setting that turns the demo sign-in on there. With <c>Identity:ClientId</c>
+    /// the pages sign in through the provider too (<see cref="PageSignIn"/>): a session cookie beside the bearer tokens.
     /// </summary>
     public static WebApplicationBuilder AddAllocationIdentity(this WebApplicationBuilder builder, StorageMode storage)
     {
@@ -118,7 +131,20 @@ public static class IdentitySetup
 
         builder.Services.AddSingleton<IHttpContextFactory, TokenStrippingHttpContextFactory>();
 
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        // API clients send bearer tokens; with a client id the pages sign in through the provider and use a session cookie.
+        var pages = !demo && !string.IsNullOrWhiteSpace(identity.ClientId);
+        if (pages && string.IsNullOrWhiteSpace(identity.ClientSecret))
+        {
+            throw new InvalidOperationException("Identity__ClientId is set without Identity__ClientSecret: the pages sign in as a confidential client.");
+        }
+
+        var scheme = pages ? PageSignIn.Scheme : JwtBearerDefaults.AuthenticationScheme;
+        var authentication = builder.Services.AddAuthentication(scheme).AddJwtBearer();
+        if (pages)
+        {
+            authentication.AddPageSignIn(identity);
+        }
+
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IServiceProvider>((o, services) =>
             {
@@ -147,7 +173,7 @@ public static class IdentitySetup
                     OnMessageReceived = ReadDashboardCookie,
                     OnTokenValidated = context =>
                     {
-                        MapClaims(context, services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
+                        context.Principal = MapClaims(context.Principal, services.GetRequiredService<IOptions<IdentityProviderOptions>>().Value);
                         return Task.CompletedTask;
                     },
                 };
@@ -158,7 +184,7 @@ public static class IdentitySetup
             foreach (var (name, roles) in Policies.Roles)
             {
                 o.AddPolicy(name, p => p
-                    .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+                    .AddAuthenticationSchemes(scheme)
                     .RequireAuthenticatedUser()
                     .RequireClaim(AllocationClaims.Role, roles.Select(r => r.ToString())));
             }
@@ -180,23 +206,17 @@ public static class IdentitySetup
         return Task.CompletedTask;
     }
 
-    /// <summary>Replaces the provider's principal with one made of the service's own claims, mapped from the provider's:
-    /// a claim in the token that happens to be named like one of ours (<c>allocation:role</c>) counts for nothing. A
-    /// token without a user id or a known role gets no claims, so every policy refuses it.</summary>
-    private static void MapClaims(TokenValidatedContext context, IdentityProviderOptions options)
+    /// <summary>A principal made of the service's own claims alone, mapped from the provider's (a bearer token's or,
+    /// for the pages, the id token's): a claim that happens to be named like one of ours (<c>allocation:role</c>) counts
+    /// for nothing. Without a user id or a known role the user gets no claims, so every policy refuses it.</summary>
+    internal static ClaimsPrincipal MapClaims(ClaimsPrincipal? principal, IdentityProviderOptions options)
     {
-        if (context.Principal is not { } principal)
-        {
-            return;
-        }
-
         // Nothing of the provider's principal is kept: until a user id is found, the user has no claims at all.
-        context.Principal = new ClaimsPrincipal(new ClaimsIdentity(AllocationClaims.AuthenticationType));
         var names = options.Claims;
-        var userId = principal.FindFirst(names.UserId)?.Value;
-        if (string.IsNullOrWhiteSpace(userId))
+        var userId = principal?.FindFirst(names.UserId)?.Value;
+        if (principal is null || string.IsNullOrWhiteSpace(userId))
         {
-            return;
+            return new ClaimsPrincipal(new ClaimsIdentity(AllocationClaims.AuthenticationType));
         }
 
         var claims = new List<Claim> { new(AllocationClaims.UserId, userId) };
@@ -216,6 +236,6 @@ public static class IdentitySetup
 
         claims.AddRange(principal.FindAll(names.Team).Select(c => new Claim(AllocationClaims.Team, c.Value)));
         claims.Add(new Claim(AllocationClaims.Worker, principal.FindFirst(names.Worker)?.Value ?? userId));
-        context.Principal = new ClaimsPrincipal(new ClaimsIdentity(claims, AllocationClaims.AuthenticationType, AllocationClaims.Name, AllocationClaims.Role));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, AllocationClaims.AuthenticationType, AllocationClaims.Name, AllocationClaims.Role));
     }
 }

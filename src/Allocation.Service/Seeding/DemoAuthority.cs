@@ -18,7 +18,10 @@ public sealed record DemoTeam(string Id, string Name, decimal? EstablishmentFte 
 
 public sealed record DemoWorker(
     string Id, string Name, string TeamId, WorkerRole Role, decimal Fte, int? Ceiling = null, bool Agency = false,
-    IReadOnlyList<int>? SupervisionMonthsAgo = null);
+    IReadOnlyList<int>? SupervisionMonthsAgo = null, IReadOnlyList<DemoAbsence>? Absences = null);
+
+/// <summary>Recorded leave in days before start-up (negative: after it, so the forecast sees it coming).</summary>
+public sealed record DemoAbsence(double FromDaysAgo, double? ToDaysAgo, string Reason);
 
 public sealed record DemoChild(
     string Id,
@@ -27,7 +30,8 @@ public sealed record DemoChild(
     double ClockStartedHoursAgo,
     IReadOnlyList<DemoPeriod> History,
     DemoOverride? Override = null,
-    DemoCaseRecord? CaseRecord = null);
+    DemoCaseRecord? CaseRecord = null,
+    string? FamilyId = null);
 
 public sealed record DemoPeriod(string WorkerId, double FromDaysAgo, double? ToDaysAgo, string Reason, string? EndReason = null, string? By = null);
 

@@ -90,8 +90,19 @@ public sealed partial class DemoSeeder(
             ?? throw new InvalidDataException($"{path} is empty.");
     }
 
-    public static Task SeedAsync(IGrainFactory grains, DemoAuthority demo, DateTimeOffset now, CancellationToken cancellationToken) =>
-        AuthorityLoader.LoadAsync(grains, ToLoad(demo, now), cancellationToken);
+    public static async Task SeedAsync(IGrainFactory grains, DemoAuthority demo, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await AuthorityLoader.LoadAsync(grains, ToLoad(demo, now), cancellationToken);
+        // Leave is recorded once the children are loaded: leave already running hands them back to the queue as it would.
+        foreach (var w in demo.Workers.Where(w => w.Absences is { Count: > 0 }))
+        {
+            foreach (var (a, i) in w.Absences!.Select((a, i) => (a, i)))
+            {
+                await Staffing.StartAbsence(grains, w.Id, new StartAbsence(
+                    $"demo-absence:{w.Id}:{i}", now.AddDays(-a.FromDaysAgo), a.ToDaysAgo is { } to ? now.AddDays(-to) : null, a.Reason));
+            }
+        }
+    }
 
     private static AuthorityLoad ToLoad(DemoAuthority demo, DateTimeOffset now) => new(
         demo.Teams.Select(t => new LoadTeam(t.Id, t.Name, t.EstablishmentFte)).ToList(),
@@ -104,7 +115,7 @@ public sealed partial class DemoSeeder(
                 p.Reason, p.By, p.EndReason, p.ToDaysAgo is null && c.Override is { } o ? new CeilingOverride(o.By, o.Reason) : null)).ToList();
             return new LoadChild(c.Id, new ImportChild(
                 c.TeamId, now.AddDays(-c.ReferredDaysAgo), now.AddHours(-c.ClockStartedHoursAgo), history,
-                c.Override is { } ov ? new CeilingOverride(ov.By, ov.Reason) : null, CaseRecordOf(c.CaseRecord, now)));
+                c.Override is { } ov ? new CeilingOverride(ov.By, ov.Reason) : null, CaseRecordOf(c.CaseRecord, now), c.FamilyId));
         }).ToList());
 
     /// <summary>Supervision in the demo falls on the 5th of the month.</summary>

@@ -9,7 +9,7 @@ namespace Allocation.Tests.Browser;
 /// The service with the demo authority, listening on a real loopback socket, and one headless Chromium driven by
 /// Playwright. Playwright cannot download its own browsers here, so it drives the system's Chromium.
 /// </summary>
-public sealed class BrowserApp : AppFactory, IAsyncLifetime
+public class BrowserApp : AppFactory, IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -24,7 +24,12 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
-    public BrowserApp() : base(new Dictionary<string, string?> { ["Seeding:Demo"] = "true" })
+    public BrowserApp() : this([])
+    {
+    }
+
+    /// <summary>The demo authority with these settings besides.</summary>
+    protected BrowserApp(Dictionary<string, string?> settings) : base(new Dictionary<string, string?>(settings) { ["Seeding:Demo"] = "true" })
     {
     }
 
@@ -39,7 +44,7 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
         ? configured
         : Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         UseKestrel(o => o.Listen(IPAddress.Loopback, _port));
         // Returns once hosted services have started, so the demo authority is seeded by then.
@@ -97,6 +102,34 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
         return page;
     }
 
+    /// <summary>A board opened as <paramref name="signInAs"/>, once its live connection is up and its snapshot drawn.</summary>
+    public async Task<IPage> OpenLiveAsync(string path, string signInAs = "U-HOS")
+    {
+        var page = await NewPageAsync(path, signInAs);
+        await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-status", "live");
+        await Assertions.Expect(page.Locator("#board")).ToHaveAttributeAsync("aria-busy", "false");
+        return page;
+    }
+
+    /// <summary>Closes pages after checking each in the state the test left it: no script error, no axe violation.</summary>
+    public async Task CloseCheckedAsync(params IPage[] pages)
+    {
+        foreach (var page in pages)
+        {
+            Assert.Empty(ScriptErrors(page));
+            await Axe.AssertNoViolationsAsync(page, "the page as the test left it");
+            await page.Context.CloseAsync();
+        }
+    }
+
+    /// <summary>A screenshot of a state worth seeing, in <see cref="ScreenshotDirectory"/>, which axe checks too.</summary>
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotDirectory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
+        await Axe.AssertNoViolationsAsync(page, name);
+    }
+
     /// <summary>Uncaught exceptions and console errors the page's scripts raised.</summary>
     public IReadOnlyCollection<string> ScriptErrors(IPage page) => _scriptErrors.TryGetValue(page, out var errors) ? errors.ToArray() : [];
 
@@ -129,7 +162,11 @@ public sealed class BrowserApp : AppFactory, IAsyncLifetime
 
         _playwright?.Dispose();
         await DisposeAsync();
+        await DisposeMoreAsync();
     }
+
+    /// <summary>What a derived fixture started besides, stopped after the service.</summary>
+    protected virtual ValueTask DisposeMoreAsync() => ValueTask.CompletedTask;
 
     private static string RepositoryRoot()
     {

@@ -19,11 +19,11 @@ public class ImportApiTests(AppFactory factory)
         [AuthorityCsv.TeamsFile] = $"team_id,name\n{_p}-T1,\"Assessment, North\"\n{_p}-T2,Children in Care\n",
         [AuthorityCsv.WorkersFile] = "worker_id,name,team_id,role,fte,ceiling,supervisions\n" +
             $"{_p}-W1,Ann Able,{_p}-T1,SocialWorker,1.0,,{Month(-2)};{Month(-1)}\n{_p}-W2,Ben Best,{_p}-T1,NewlyQualified,0.5,,\n{_p}-W3,Cal Cole,{_p}-T2,PersonalAdviser,0.8,1,\n",
-        [AuthorityCsv.ChildrenFile] = "child_id,team_id,referred_at,clock_started_at,worker_id,override_by,override_reason," + string.Join(',', AuthorityCsv.CaseRecordColumns) + "\n" +
-            $"{_p}-C1,{_p}-T1,2026-01-05T00:00:00Z,2026-01-05T09:00:00Z,{_p}-W1,,,ChildProtection,2026-01-10,2026-11-20,2026-11-19,2026-11-01,2026-10-30,2026-01-06,2026-02-20,true,false,2026-11-02,2026-10-15,2025-06-01\n" +
-            $"{_p}-C2,{_p}-T1,2026-11-01T00:00:00Z,2026-11-01T09:30:00Z,,,,,,,,,,,,,,,,\n" +
-            $"{_p}-C3,{_p}-T2,2026-02-01T00:00:00Z,2026-02-01T10:00:00Z,{_p}-W3,,,ChildLookedAfter,,,,2026-11-15,,,,,,,,\n" +
-            $"{_p}-C4,{_p}-T2,2026-02-02T00:00:00Z,2026-02-02T10:00:00Z,{_p}-W3,HOS-01,Sibling already allocated,,,,,,,,,,,,,\n",
+        [AuthorityCsv.ChildrenFile] = "child_id,team_id,referred_at,clock_started_at,worker_id,override_by,override_reason,family_id," + string.Join(',', AuthorityCsv.CaseRecordColumns) + "\n" +
+            $"{_p}-C1,{_p}-T1,2026-01-05T00:00:00Z,2026-01-05T09:00:00Z,{_p}-W1,,,,ChildProtection,2026-01-10,2026-11-20,2026-11-19,2026-11-01,2026-10-30,2026-01-06,2026-02-20,true,false,2026-11-02,2026-10-15,2025-06-01\n" +
+            $"{_p}-C2,{_p}-T1,2026-11-01T00:00:00Z,2026-11-01T09:30:00Z,,,,,,,,,,,,,,,,,\n" +
+            $"{_p}-C3,{_p}-T2,2026-02-01T00:00:00Z,2026-02-01T10:00:00Z,{_p}-W3,,,{_p}-F1,ChildLookedAfter,,,,2026-11-15,,,,,,,,\n" +
+            $"{_p}-C4,{_p}-T2,2026-02-02T00:00:00Z,2026-02-02T10:00:00Z,{_p}-W3,HOS-01,Sibling already allocated,{_p}-F1,,,,,,,,,,,,,\n",
         [AuthorityCsv.HistoryFile] = "child_id,worker_id,from,to,reason\n" +
             $"{_p}-C1,{_p}-W2,2026-01-05T12:00:00Z,2026-03-01T00:00:00Z,allocation\n" +
             $"{_p}-C1,{_p}-W1,2026-03-01T00:00:00Z,,Caseload rebalanced\n" +
@@ -61,7 +61,7 @@ public class ImportApiTests(AppFactory factory)
     public async Task One_bad_row_and_nothing_is_imported()
     {
         var files = Files();
-        files[AuthorityCsv.ChildrenFile] += $"{_p}-C5,{_p}-T1,2026-01-05,2026-01-05,{_p}-W-GHOST,,,,,,,,,,,,,,,\n";
+        files[AuthorityCsv.ChildrenFile] += $"{_p}-C5,{_p}-T1,2026-01-05,2026-01-05,{_p}-W-GHOST,,,,,,,,,,,,,,,,\n";
         files[AuthorityCsv.WorkersFile] += $"{_p}-W4,Dee,{_p}-T1,SocialWorker,2,,\n";
 
         var response = await _http.PostAsync("/api/import", Form(files));

@@ -4,6 +4,7 @@ using Allocation.Grains.Children;
 using Allocation.Grains.Kpis;
 using Allocation.Service.Jobs;
 using Allocation.Service.Reports;
+using Allocation.Service.Seeding;
 using Allocation.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -58,9 +59,49 @@ public class NightlyThresholdChecksTests(SeededAuthorityFixture authority) : ICl
 {
     private readonly RecordingBoardPublisher _boards = new();
 
+    private readonly InMemoryForecastStore _forecasts = new();
+
     private NightlyThresholdChecks Job(IReportStore store, TimeProvider? time = null) => new(
-        authority.Cluster.Grains, store, _boards, Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions()),
+        authority.Cluster.Grains, store, _boards,
+        new PressureForecasts(authority.Cluster.Grains, _forecasts, Microsoft.Extensions.Options.Options.Create(new Allocation.Grains.AllocationOptions()),
+            Microsoft.Extensions.Options.Options.Create(new Allocation.Grains.Advice.AdviceOptions()), Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions())),
+        Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions()),
         time ?? authority.Cluster.Time, NullLogger<NightlyThresholdChecks>.Instance);
+
+    [Fact]
+    public async Task The_night_stores_a_seven_day_forecast_for_the_authority_and_each_team()
+    {
+        var report = await Job(new InMemoryReportStore()).RunAsync();
+
+        var stored = await _forecasts.GetAsync(report.Date);
+        Assert.Equal(report.Teams.Count + 1, stored.Count);
+        Assert.Equal(ForecastApiIds.Authority, stored[0].TeamId);
+        Assert.All(stored, f => Assert.Equal(7, f.Days.Count));
+        Assert.Equal(report.Date, stored[0].Days[0].Date);
+        // The authority's days are the sums of its teams'.
+        Assert.Equal(stored.Skip(1).Sum(f => f.Days[6].Waiting), stored[0].Days[6].Waiting, 1);
+    }
+
+    [Fact]
+    public async Task The_demo_history_is_ninety_rated_nights_before_tonight_whose_figures_move()
+    {
+        var store = new InMemoryReportStore();
+        var now = authority.Cluster.Time.GetUtcNow();
+
+        await DemoReportHistory.SeedAsync(authority.Cluster.Grains, store, new Dictionary<string, KpiTarget>(), now, CancellationToken.None);
+
+        var today = UkCalendar.DateOf(now);
+        var dates = await store.GetDatesAsync();
+        Assert.Equal(DemoReportHistory.Nights, dates.Count);
+        Assert.Equal((today.AddDays(-DemoReportHistory.Nights), today.AddDays(-1)), (dates[0], dates[^1]));
+        var waiting = await store.GetHistoryAsync(KpiCatalog.UnallocatedNow, authority.TeamId, dates[0], dates[^1]);
+        Assert.Equal(DemoReportHistory.Nights, waiting.Count);
+        Assert.True(waiting.Select(p => p.Value).Distinct().Count() > 1, "a sparkline of one value is no trend");
+        var breaches = await store.GetHistoryAsync(KpiCatalog.BreachesLastDay, authority.TeamId, dates[0], dates[^1]);
+        Assert.All(breaches, p => Assert.NotEqual(Rag.None, p.Rag)); // rated as a real night is
+        // Made-up nights carry counts only: no child is named behind a figure that never happened.
+        Assert.Empty(await store.GetBehindAsync(dates[^1], KpiCatalog.UnallocatedNow, null));
+    }
 
     [Fact]
     public async Task A_saved_report_is_announced_to_the_leaders_boards_with_its_rag_counts()

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Allocation.Grains.Advice;
 using Allocation.Grains.Kpis;
 using Allocation.Service.Persistence;
 using Allocation.Service.Reports;
@@ -52,6 +53,26 @@ public class NightlyChecksPostgresTests(PostgresServer postgres)
     }
 
     [PostgresFact]
+    public async Task The_forecast_store_keeps_each_night_and_a_rerun_replaces_it()
+    {
+        var database = await postgres.CreateDatabaseAsync("forecasts");
+        await PostgresSchema.ApplyAsync(database, NullLogger.Instance);
+        var store = new PostgresForecastStore(database);
+        var night = new DateOnly(2026, 3, 9);
+        TeamForecast Forecast(string id, double waiting) => new(id, id, new DateTimeOffset(2026, 3, 9, 2, 0, 0, TimeSpan.Zero),
+            [new ForecastDay(night, waiting, 0.5, 80m, 2, Rag.Amber, 5, 4)], null, 1, $"{id}: amber from today, 1 breach expected");
+
+        await store.SaveAsync(night, [Forecast(ForecastApiIds.Authority, 3), Forecast("t1", 1), Forecast("t2", 2)]);
+        await store.SaveAsync(night, [Forecast(ForecastApiIds.Authority, 4), Forecast("t1", 4)]);
+        await store.SaveAsync(night.AddDays(1), [Forecast(ForecastApiIds.Authority, 9)]);
+
+        var stored = await store.GetAsync(night);
+        Assert.Equal([(ForecastApiIds.Authority, 4.0), ("t1", 4.0)], stored.Select(f => (f.TeamId, f.Days[0].Waiting)));
+        Assert.Equal(Json(Forecast("t1", 4)), Json(stored[1]));
+        Assert.Empty(await store.GetAsync(night.AddDays(2)));
+    }
+
+    [PostgresFact]
     public async Task On_PostgreSQL_hangfire_runs_the_job_from_its_own_schema_and_the_report_is_stored()
     {
         var database = await postgres.CreateDatabaseAsync("hangfire");
@@ -96,6 +117,8 @@ public class NightlyChecksPostgresTests(PostgresServer postgres)
             }))], null, previous);
 
     private static string Json(ThresholdReport report) => JsonSerializer.Serialize(report, ReportJson.Options);
+
+    private static string Json(TeamForecast forecast) => JsonSerializer.Serialize(forecast, ReportJson.Options);
 
     private static async Task<T> Scalar<T>(NpgsqlConnection connection, string sql)
     {

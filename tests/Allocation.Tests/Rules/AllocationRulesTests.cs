@@ -1,6 +1,7 @@
 using Allocation.Grains;
 using RuleNames = Allocation.Grains.Rules;
 using Allocation.Grains.Children;
+using Allocation.Grains.Kpis;
 
 namespace Allocation.Tests.Rules;
 
@@ -112,6 +113,23 @@ public class AllocationRulesTests
         Assert.NotNull(AllocationRules.AbsenceAt(absences, Now.AddDays(9)));
         Assert.Null(AllocationRules.AbsenceAt(absences, Now.AddDays(10)));
         Assert.NotNull(AllocationRules.AbsenceAt([new Absence(Now, null, "open-ended")], Now.AddYears(1)));
+    }
+
+    [Theory]
+    [InlineData(85.0, null, null, Rag.Green)]
+    [InlineData(84.9, null, null, Rag.Amber)]
+    [InlineData(80.0, null, null, Rag.Amber)] // within the report's 5-point margin
+    [InlineData(79.9, null, null, Rag.Red)]
+    [InlineData(89.0, 90.0, 2.0, Rag.Amber)] // the authority's own target and margin
+    [InlineData(87.9, 90.0, 2.0, Rag.Red)]
+    public void The_caseload_share_is_coloured_as_the_nightly_report_colours_it(double percent, double? target, double? margin, Rag expected)
+    {
+        var own = target is null ? null : new KpiTarget { Target = (decimal)target, AmberMargin = (decimal?)margin };
+        Assert.Equal(expected, AllocationRules.CaseloadShareRag((decimal)percent, own));
+        var report = ThresholdChecks.Evaluate(
+            new TeamMeasures(new Dictionary<string, Tally> { [KpiCatalog.CaseloadsAtOrUnderCeiling] = new((decimal)percent * 10, 1000, []) }),
+            own is null ? null : new Dictionary<string, KpiTarget> { [KpiCatalog.CaseloadsAtOrUnderCeiling] = own }, null);
+        Assert.Equal(expected, report.Single(k => k.Id == KpiCatalog.CaseloadsAtOrUnderCeiling).Rag);
     }
 
     private static WorkerPeriod Period(string worker, DateTimeOffset from, DateTimeOffset? to) => new(worker, "t", from, to, "allocation");

@@ -2,7 +2,7 @@
 // follow it. Every rule about versions lives here: a delta is applied only when it is exactly the next version,
 // an older one is ignored, and a gap, an epoch change or a reconnect fetches a fresh snapshot.
 /* global signalR */
-import { accessToken, apiFetch } from './session.js';
+import { accessToken, apiFetch, onSignOut } from './session.js';
 
 const hubUrl = '/hubs/boards';
 
@@ -32,6 +32,8 @@ export class LiveBoards {
       .withAutomaticReconnect(retryPolicy)
       .configureLogging(signalR.LogLevel.Warning)
       .build();
+    // Signing out closes the connection before the session ends.
+    onSignOut(() => this.connection.stop());
     this.connection.onreconnecting(() => this._setStatus('reconnecting'));
     // Messages sent while the connection was down are lost: every board starts again from a snapshot.
     this.connection.onreconnected(() => this._resyncAll());

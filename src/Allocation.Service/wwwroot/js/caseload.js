@@ -3,7 +3,7 @@
 import { LiveBoards, announce, capacityRag, el, flash, formatDate, formatDateTime, roleNames } from './boards.js';
 import { requireSession, showUser } from './session.js';
 
-const signedIn = requireSession();
+const signedIn = await requireSession();
 showUser(signedIn);
 
 // A social worker's own caseload by default; managers and leaders open a worker's from the team board.

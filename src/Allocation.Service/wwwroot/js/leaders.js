@@ -2,7 +2,7 @@
 import { LiveBoards, ServerClock, announce, el, flash, formatShortDuration, ragWord } from './boards.js';
 import { apiFetch, requireSession, showUser } from './session.js';
 
-showUser(requireSession());
+showUser(await requireSession());
 
 const defaultAmberWaitSeconds = 16 * 3600; // 8 hours or less left of the 24-hour window
 const clock = new ServerClock();
@@ -11,6 +11,9 @@ const $ = id => document.getElementById(id);
 const tiles = new Map(); // teamId -> tile
 const said = new Map(); // teamId -> { rag, breachedNow } last told to screen reader users
 const rank = { green: 0, amber: 1, red: 2 };
+const forecasts = new Map(); // teamId -> the week ahead
+const ragOf = { Green: 'green', Amber: 'amber', Red: 'red' };
+let forecastTimer = null;
 
 const live = new LiveBoards();
 live.add({
@@ -29,6 +32,7 @@ live.connection.on('reportSaved', notice => {
   announce(`Nightly KPI report for ${notice.date} updated`);
 });
 live.start();
+scheduleForecast(0);
 $('run-now').addEventListener('click', runNow);
 loadReport();
 
@@ -113,6 +117,7 @@ function render(state, change) {
       flash(tile);
     }
 
+    scheduleForecast();
     tellIfWorse(team, tile);
   }
 
@@ -166,7 +171,8 @@ function createTile(teamId) {
   const headingId = `tile-${teamId}`;
   return el('article', { class: 'tile panel', dataset: { team: teamId }, 'aria-labelledby': headingId },
     el('h3', { id: headingId }, el('a', { href: `team.html?team=${encodeURIComponent(teamId)}` }), el('span', { class: 'pill rag-label' })),
-    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { dataset: { label } }), el('dd', { dataset: { field: key } })])));
+    el('dl', {}, ...fields.flatMap(([key, label]) => [el('dt', { dataset: { label } }), el('dd', { dataset: { field: key } })])),
+    el('p', { class: 'tile-forecast', dataset: { field: 'forecast' } }));
 }
 
 function updateTile(tile, t) {
@@ -188,7 +194,8 @@ function updateTile(tile, t) {
     dd.className = `rag-${fieldRag ?? 'ink'}`;
     const dt = dd.previousElementSibling;
     dt.className = dd.className;
-    dt.replaceChildren(dt.dataset.label, ragWord(fieldRag));
+    // ragWord gives nothing for green: replaceChildren would write that nothing as the word "null".
+    dt.replaceChildren(...[dt.dataset.label, ragWord(fieldRag)].filter(Boolean));
   };
   set('atOrUnder', `${t.workersAtOrUnderCeiling} of ${t.workers} (${t.percentAtOrUnderCeiling}%)`, caseRag);
   set('waiting', String(t.unallocated), t.unallocated > 0 ? 'amber' : 'green');
@@ -197,6 +204,66 @@ function updateTile(tile, t) {
   set('breachedNow', String(t.breachedNow), t.breachedNow > 0 ? 'red' : 'green');
   set('flagged', String(t.childrenOverWorkerThreshold), t.childrenOverWorkerThreshold > 0 ? 'amber' : 'green');
   set('overrides', String(t.overridesInForce), t.overridesInForce > 0 ? 'red' : null);
+  showTileForecast(tile, forecasts.get(t.teamId));
+}
+
+// ---- the week ahead ----
+
+/** Each change anywhere may move a forecast; asked again once changes settle, and each minute as days roll on. */
+function scheduleForecast(delay = 3000) {
+  clearTimeout(forecastTimer);
+  forecastTimer = setTimeout(loadForecast, delay);
+}
+
+async function loadForecast() {
+  const response = await apiFetch('/api/forecast').catch(() => null);
+  scheduleForecast(60_000);
+  if (!response?.ok) {
+    $('forecast-summary').textContent = 'The forecast could not be loaded just now.';
+    return;
+  }
+
+  const overview = await response.json();
+  forecasts.clear();
+  for (const f of overview.teams) {
+    forecasts.set(f.teamId, f);
+    const tile = tiles.get(f.teamId);
+    if (tile) {
+      showTileForecast(tile, f);
+    }
+  }
+
+  const worst = f => f.days.reduce((w, d) => Math.max(w, rank[ragOf[d.rag]] ?? 0), 0);
+  const notable = overview.teams.filter(f => worst(f) > 0).sort((a, b) => worst(b) - worst(a) || (a.redFrom ?? '').localeCompare(b.redFrom ?? ''));
+  $('forecast-summary').textContent = `The authority: ${overview.authority.headline.replace(/^[^:]*: /, '')}.`;
+  $('forecast-list').replaceChildren(...notable.map(f => {
+    const rag = worst(f) === 2 ? 'red' : 'amber';
+    return el('li', { class: `rag-${rag}`, dataset: { team: f.teamId, rag } },
+      el('span', { class: `pill rag-${rag}`, text: rag === 'red' ? 'Red' : 'Amber' }), ' ',
+      el('a', { href: `team.html?team=${encodeURIComponent(f.teamId)}`, text: f.headline }),
+      ' ', el('span', { class: 'days' }, ...f.days.map(d => el('span', {
+        class: `day rag-${ragOf[d.rag]}`,
+        title: `${d.date}: ${d.waiting.toFixed(1)} waiting, ${d.expectedBreaches.toFixed(1)} breaches expected, ${d.percentAtOrUnderCeiling}% at or under ceiling`,
+      }, new Date(`${d.date}T12:00:00Z`).toLocaleDateString('en-GB', { weekday: 'short' }),
+        // The day's colour in words too, for those who do not see the colour.
+        el('span', { class: 'visually-hidden', text: ` ${ragOf[d.rag] ?? 'not rated'}` })))));
+  }));
+  if (!notable.length) {
+    $('forecast-list').replaceChildren(el('li', { text: 'No team is forecast to go amber or red this week.' }));
+  }
+}
+
+function showTileForecast(tile, f) {
+  const line = tile.querySelector('.tile-forecast');
+  if (!f) {
+    line.textContent = '';
+    return;
+  }
+
+  const rag = f.redFrom ? 'red' : f.days.some(d => d.rag === 'Amber') ? 'amber' : 'green';
+  line.className = `tile-forecast rag-${rag}`;
+  line.dataset.rag = rag;
+  line.textContent = `Week ahead: ${f.headline.replace(/^[^:]*: /, '')}`;
 }
 
 function showError(message) {

@@ -4,7 +4,7 @@
 import { el } from './boards.js';
 import { apiFetch, hasRole, requireSession, showUser } from './session.js';
 
-const signedIn = requireSession();
+const signedIn = await requireSession();
 showUser(signedIn);
 const container = document.getElementById('teams');
 

@@ -6,7 +6,7 @@ import {
 } from './boards.js';
 import { apiFetch, hasRole, requireSession, showUser } from './session.js';
 
-const signedIn = requireSession();
+const signedIn = await requireSession();
 showUser(signedIn);
 
 // The authority's amber threshold (Allocation:AmberThreshold) comes with each snapshot; 8 hours is the default.
@@ -27,6 +27,10 @@ const actingAs = signedIn.user.id;
 const cards = new Map(); // workerId -> element
 const items = new Map(); // childId -> element
 const pending = new Map(); // childId -> worker id being allocated
+const recommendationsShown = 3;
+const previewRequests = new Map(); // childId -> sequence number of the latest preview asked for
+let adviceTimer = null;
+let adviceVersion = -1;
 
 if (!teamId) {
   showError('No team chosen. Open a team board from the start page.');
@@ -96,6 +100,7 @@ function render(state, change) {
   const changedWorkers = change.kind === 'delta' ? new Set(change.delta.workers.map(w => w.workerId)) : new Set();
   renderCards(state, changedWorkers, first);
   renderQueue(state, change.kind === 'delta' ? new Set(change.delta.unallocated.map(q => q.childId)) : new Set());
+  scheduleAdvice();
   renderSummary(state);
   renderFeed(state, change);
   renderBreaches(state);
@@ -342,9 +347,13 @@ function createQueueItem(childId) {
   const item = el('li', { class: 'queue-item', draggable: 'true', dataset: { child: childId } },
     el('div', { class: 'row' }, el('span', { class: 'child', text: childId }), el('span', { class: 'countdown', role: 'timer' })),
     el('div', { class: 'meta' }),
+    el('div', { class: 'recs', 'aria-live': 'off' }),
     form,
+    el('div', { class: 'preview', role: 'status', hidden: true }),
     transferBox,
     el('div', { class: 'refusal', role: 'alert', hidden: true }));
+  // Choosing a worker shows what the allocation would do before it is made.
+  select.addEventListener('change', () => preview(childId, select.value));
   form.addEventListener('submit', e => {
     e.preventDefault();
     if (select.value) {
@@ -369,8 +378,6 @@ function createQueueItem(childId) {
   item.addEventListener('dragend', () => item.classList.remove('dragging'));
   return item;
 }
-
-const planLabels = { ChildInNeed: 'CIN', ChildProtection: 'CP', ChildLookedAfter: 'CLA', CareLeaver: 'Care leaver' };
 
 let teamsLoading = null;
 
@@ -426,6 +433,8 @@ async function toggleTransfer(childId, opener, box) {
   opener.setAttribute('aria-expanded', 'true');
   select.focus();
 }
+
+const planLabels = { ChildInNeed: 'CIN', ChildProtection: 'CP', ChildLookedAfter: 'CLA', CareLeaver: 'Care leaver' };
 
 function updateQueueItem(item, q, state) {
   item.dataset.deadline = q.deadline;
@@ -497,6 +506,120 @@ function tick() {
       longest.textContent = waits.length ? formatShortDuration(Math.max(...waits)) : '–';
     }
   }
+}
+
+// ---- recommendations and preview ----
+
+/** Recommendations depend on every caseload in the team: reloaded shortly after the board settles, not per delta. */
+function scheduleAdvice() {
+  clearTimeout(adviceTimer);
+  adviceTimer = setTimeout(loadAdvice, 600);
+}
+
+async function loadAdvice() {
+  if (!board || board.version === adviceVersion) {
+    return;
+  }
+
+  adviceVersion = board.version;
+  for (const [childId, item] of [...items]) {
+    const response = await apiFetch(`/api/children/${encodeURIComponent(childId)}/recommendations`).catch(() => null);
+    if (response?.ok && items.get(childId) === item) {
+      renderRecommendations(item, childId, await response.json());
+    }
+
+    const chosen = item.querySelector('select').value;
+    if (chosen && items.get(childId) === item) {
+      preview(childId, chosen);
+    }
+  }
+}
+
+function renderRecommendations(item, childId, recs) {
+  const top = recs.workers.filter(w => w.recommended).slice(0, recommendationsShown);
+  const box = item.querySelector('.recs');
+  const key = top.map(w => `${w.workerId}:${w.score}`).join('|');
+  if (box.dataset.key === key) {
+    return; // unchanged: keep any open "why" where it is
+  }
+
+  box.dataset.key = key;
+  if (!top.length) {
+    box.replaceChildren(el('span', { class: 'recs-label', text: 'No worker can take this child now without an override.' }));
+    return;
+  }
+
+  const labelId = `recs-${childId}`;
+  box.replaceChildren(
+    el('span', { class: 'recs-label', id: labelId, text: 'Recommended:' }),
+    el('ol', { class: 'recs-list', 'aria-labelledby': labelId }, ...top.map(w => el('li', { dataset: { recommended: w.workerId, rank: w.rank } },
+      el('button', {
+        type: 'button', class: 'link choose', text: `${w.name} (${w.ceiling - w.caseload} left)`,
+        // The visible text first, so a voice user can say what they see.
+        'aria-label': `${w.name} (${w.ceiling - w.caseload} left): choose for ${childId}`, onclick: () => choose(childId, w.workerId),
+      }),
+      el('details', { class: 'why' },
+        el('summary', { text: 'Why', 'aria-label': `Why ${w.name}` }),
+        el('ul', {}, ...w.reasons.map(r => el('li', { dataset: { kind: r.kind } },
+          r.text, ' ', el('span', { class: 'points', text: `(${r.points >= 0 ? '+' : ''}${r.points})` })))))))));
+}
+
+function choose(childId, workerId) {
+  const select = items.get(childId)?.querySelector('select');
+  if (select) {
+    select.value = workerId;
+    select.focus();
+    preview(childId, workerId);
+  }
+}
+
+async function preview(childId, workerId) {
+  const item = items.get(childId);
+  if (!item) {
+    return;
+  }
+
+  const box = item.querySelector('.preview');
+  if (!workerId) {
+    box.hidden = true;
+    box.replaceChildren();
+    delete box.dataset.previewWorker;
+    return;
+  }
+
+  const sequence = (previewRequests.get(childId) ?? 0) + 1;
+  previewRequests.set(childId, sequence);
+  const outcome = await command(`/api/children/${encodeURIComponent(childId)}/allocate/preview`, { workerId }, { attempts: 1 });
+  if (previewRequests.get(childId) !== sequence || items.get(childId) !== item) {
+    return; // a newer choice, or the child has gone
+  }
+
+  const worker = board.workers.find(w => w.workerId === workerId);
+  const name = worker?.name ?? workerId;
+  box.dataset.previewWorker = workerId;
+  box.hidden = false;
+  if (!outcome.ok) {
+    box.dataset.outcome = 'refused';
+    const override = outcome.problem.rule === 'caseload-ceiling'
+      ? el('div', { class: 'needs-override', text: 'Would need a senior leader\'s override.' })
+      : null;
+    box.replaceChildren(...describeProblem(`If allocated to ${name}: refused`, outcome.problem), override);
+    return;
+  }
+
+  const p = outcome.body;
+  const rag = { Green: 'green', Amber: 'amber', Red: 'red' }[p.teamRagAfter] ?? 'ink';
+  const figure = (key, label, value, extra) => el('li', { dataset: { figure: key } }, `${label} `, el('b', { text: String(value) }), extra ?? '');
+  box.dataset.outcome = 'allowed';
+  box.replaceChildren(
+    el('div', {}, el('strong', { text: `If allocated to ${name}:` })),
+    el('ul', { class: 'figures', 'aria-label': 'What the allocation would do' },
+      figure('caseload-after', `${name}'s caseload`, `${p.caseloadAfter} of ${p.ceiling}`, p.overCeilingAfter ? ' (over the ceiling)' : ''),
+      figure('team-after', 'Team at or under ceiling', `${p.teamAtOrUnderCeilingAfter} of ${p.teamCaseholders} (${p.teamPercentAtOrUnderCeilingAfter}%)`,
+        el('span', { class: `pill rag-${rag}`, text: ` ${p.teamRagAfter}` })),
+      figure('workers-after', `${childId}'s workers in 12 months`, p.distinctWorkersAfter,
+        p.crossesFlag ? ' (crosses the more-than-3 flag)' : p.workerChange ? ' (a change of worker)' : ' (not a change)'),
+      figure('override', 'Override needed', p.overrideNeeded ? 'yes' : 'no')));
 }
 
 // ---- allocation ----

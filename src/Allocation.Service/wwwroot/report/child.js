@@ -3,7 +3,7 @@
 import { requireSession, showUser } from "../js/session.js";
 import { getJson } from "./kpis.js";
 
-showUser(requireSession());
+showUser(await requireSession());
 
 const $ = (selector) => document.querySelector(selector);
 const childId = new URLSearchParams(location.search).get("child") ?? "";

@@ -41,6 +41,31 @@ function rag(value) {
   return span;
 }
 
+const trendWords = { Better: "better than last night", Worse: "worse than last night", Same: "the same as last night" };
+
+/** The arrow is seen; the words are read out instead of the arrow's character name. */
+export function trendMark(trend) {
+  const span = document.createElement("span");
+  if (!arrows[trend]) return span;
+  span.className = `trend ${trend}`;
+  span.title = trendWords[trend];
+  const arrow = Object.assign(document.createElement("span"), { textContent: arrows[trend] });
+  arrow.setAttribute("aria-hidden", "true");
+  span.append(arrow, Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ` ${trendWords[trend]}` }));
+  return span;
+}
+
+/** A team cell's colour is its RAG: the letter says it too (the word for screen readers). */
+export function ragLetter(value) {
+  const span = document.createElement("span");
+  if (!value || value === "None") return span;
+  span.className = "rag-letter";
+  const letter = Object.assign(document.createElement("span"), { textContent: value[0] });
+  letter.setAttribute("aria-hidden", "true");
+  span.append(letter, Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ` ${value}` }));
+  return span;
+}
+
 /** The target as the plan sets it, and where the rating has a margin, what it is. */
 export function targetText(k, info) {
   if (k.target === null || k.target === undefined) return "no target";
@@ -125,11 +150,7 @@ export async function renderKpiRows(body, kpis, catalog, options) {
     ragCell.appendChild(rag(k.rag));
     tr.appendChild(ragCell);
     const previous = cell(fmt(k.previous, k.unit), "num");
-    const arrow = document.createElement("span");
-    arrow.className = `trend ${k.trend}`;
-    arrow.textContent = arrows[k.trend] ?? "";
-    arrow.title = k.trend;
-    previous.appendChild(arrow);
+    previous.append(trendMark(k.trend));
     tr.appendChild(previous);
     const chart = document.createElement("td");
     chart.appendChild(sparkline(histories[i]?.points ?? [], k.target));

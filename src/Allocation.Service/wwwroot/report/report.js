@@ -2,12 +2,11 @@
 // each KPI's trend over the stored history, the children or workers behind an off-target figure, and "Run now",
 // which queues the job; the service announces each saved report on the boards hub, and the page reloads it then.
 
-import { accessToken, apiFetch, requireSession, showUser } from "../js/session.js";
-import { fmt, getJson, loadCatalog, renderKpiRows, showBehind } from "./kpis.js";
+import { accessToken, apiFetch, onSignOut, requireSession, showUser } from "../js/session.js";
+import { fmt, getJson, loadCatalog, ragLetter, renderKpiRows, showBehind, trendMark } from "./kpis.js";
 
-showUser(requireSession());
+showUser(await requireSession());
 
-const arrows = { Better: "▲", Worse: "▼", Same: "●", None: "" };
 const $ = (selector) => document.querySelector(selector);
 let catalog = {};
 
@@ -38,13 +37,12 @@ function renderTeams(report) {
     kpis.forEach(({ id }) => {
       const k = byId[id];
       const td = document.createElement("td");
-      td.textContent = k ? fmt(k.value, k.unit) + (arrows[k.trend] ? ` ${arrows[k.trend]}` : "") : "–";
-      if (k?.rag && k.rag !== "None") {
-        td.className = k.rag;
-        // The rating in words too, not only as a colour.
-        td.appendChild(Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ` (${k.rag})` }));
+      td.textContent = k ? fmt(k.value, k.unit) : "–";
+      if (k?.rag) td.className = k.rag;
+      if (k) {
+        td.title = `target ${fmt(k.target, k.unit)}; last night ${fmt(k.previous, k.unit)}`;
+        td.append(trendMark(k.trend), ragLetter(k.rag));
       }
-      if (k) td.title = `target ${fmt(k.target, k.unit)}; last night ${fmt(k.previous, k.unit)}`;
       tr.appendChild(td);
     });
     body.appendChild(tr);
@@ -92,6 +90,7 @@ async function runNow() {
 }
 
 const hub = new signalR.HubConnectionBuilder().withUrl("/hubs/boards", { accessTokenFactory: accessToken }).withAutomaticReconnect().build();
+onSignOut(() => hub.stop());
 hub.on("reportSaved", () => load().then(() => { $("#status").textContent = ""; }));
 // Leaders' pages listen on the overview group, where saved reports are announced.
 hub.onreconnected(() => hub.invoke("SubscribeOverview").then(load));

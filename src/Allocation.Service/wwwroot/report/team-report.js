@@ -4,7 +4,7 @@
 import { requireSession, showUser } from "../js/session.js";
 import { getJson, loadCatalog, renderKpiRows, showBehind } from "./kpis.js";
 
-showUser(requireSession());
+showUser(await requireSession());
 
 const $ = (selector) => document.querySelector(selector);
 const teamId = new URLSearchParams(location.search).get("team") ?? "";
