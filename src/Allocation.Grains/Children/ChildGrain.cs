@@ -52,6 +52,12 @@ public sealed partial class ChildGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         Compact();
+        if (S.Exists && S.Status != ChildStatus.Closed)
+        {
+            // One-way, so an activation never waits on its team (which may be calling this child).
+            _ = Team(S.TeamId).ChildSeen(Summary());
+        }
+
         // Reminders can be late or lost around restarts; the deadline is in state, so check it here too.
         if (S.Exists && S.Status == ChildStatus.Unallocated)
         {

@@ -17,6 +17,12 @@ public interface ITeamGrain : IGrainWithStringKey
 
     Task ChildLeft(string childId, long childVersion, FeedItem? feed);
 
+    /// <summary>An open child, activated, says what it is: the team takes it only if it is newer than what the board
+    /// holds. The summary a child sends after a write may never come (the database failed as the write committed, and
+    /// the child could not tell it had); the child's next activation, from what is stored, puts the board right.</summary>
+    [OneWay]
+    Task ChildSeen(TeamChildSummary child);
+
     Task BreachRaised(BreachNotice breach);
 
     /// <summary>

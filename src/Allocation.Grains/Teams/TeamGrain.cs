@@ -84,6 +84,17 @@ public sealed partial class TeamGrain(
         return Publish(change);
     }
 
+    public Task ChildSeen(TeamChildSummary child)
+    {
+        var change = _projection.ChildSeen(child);
+        if (change is not null)
+        {
+            ArmClockTimer();
+        }
+
+        return Publish(change);
+    }
+
     public Task ChildLeft(string childId, long childVersion, FeedItem? feed) => Publish(_projection.ChildLeft(childId, childVersion, feed));
 
     public async Task BreachRaised(BreachNotice breach)

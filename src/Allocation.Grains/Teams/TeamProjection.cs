@@ -67,6 +67,10 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
         return new Change(Touched(known?.WorkerId, child.WorkerId), [child.ChildId], feed, null);
     }
 
+    /// <summary>A child's summary from its activation: a change only if the board held an older one, or none.</summary>
+    public Change? ChildSeen(TeamChildSummary child) =>
+        _children.TryGetValue(child.ChildId, out var known) && known.Version >= child.Version ? null : ChildChanged(child, null);
+
     public Change? ChildLeft(string childId, long childVersion, FeedItem? feed)
     {
         if (_children.TryGetValue(childId, out var known) && known.Version > childVersion)

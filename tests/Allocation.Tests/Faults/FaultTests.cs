@@ -40,7 +40,7 @@ public sealed class DatabaseCrashedTests(DatabaseCrashedTests.Run run, ITestOutp
         FaultLoads.AssertAllButBoards(report);
     }
 
-    [FaultFact(Skip = FaultLoads.BoardMissesAChangeAfterDatabaseCrash)]
+    [FaultFact]
     public void Boards_after_the_crashes_equal_boards_rebuilt_from_children_and_workers() =>
         FaultLoads.AssertBoards(run.Report(output));
 
@@ -152,11 +152,6 @@ internal static class FaultLoads
         Concurrency: 8, Teams: 2, WorkersPerTeam: 4, Ceiling: 4, Children: 60, Outage: TimeSpan.FromSeconds(3), Tail: TimeSpan.FromSeconds(1),
         Settle: TimeSpan.FromSeconds(15));
 
-
-    public const string BoardMissesAChangeAfterDatabaseCrash =
-        "Fails on main at 0ba9134 (seen 2026-12-02): after two PostgreSQL crashes under load, with children and workers agreeing, a team's " +
-        "in-memory board still showed a child on the worker it had been reallocated from 15 s after the load stopped: the change's summary " +
-        "never reached the team grain, which is not rebuilt until it activates again. The teams grain's (the lead's); un-skip when fixed.";
 
     public static void AssertAllButBoards(FaultRunReport report)
     {

@@ -47,6 +47,15 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
         Assert.Equal(writeLanded ? worker : null, stored.WorkerId);
         Assert.Equal(writeLanded ? ChildStatus.Allocated : ChildStatus.Unallocated, (await _s.View(child)).Status);
 
+        // The team's board says what is stored: the summary the child would have sent after its write never came.
+        await WaitAsync(async () =>
+        {
+            var board = await _s.TeamGrain(team).GetBoard();
+            var onCard = board.Workers.Single(w => w.WorkerId == worker).Children.Contains(child);
+            var queued = board.Unallocated.Any(q => q.ChildId == child);
+            return onCard == writeLanded && queued != writeLanded ? board : null;
+        }, "The team's board did not come to show what is stored");
+
         // The retry is acknowledged with the allocation stored, and the worker holds the child once.
         var retry = await _s.Child(child).Allocate(new AllocateChild(requestId, worker, "pm"));
         Assert.Null(retry.Refusal);
@@ -55,7 +64,7 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
         Assert.Equal(worker, (await _s.View(child)).WorkerId);
     }
 
-    private static async Task<T> WaitAsync<T>(Func<Task<T?>> settled) where T : class
+    private static async Task<T> WaitAsync<T>(Func<Task<T?>> settled, string failure = "The child and the worker did not agree with the stored state") where T : class
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (true)
@@ -65,7 +74,7 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
                 return value;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, "The child and the worker did not agree with the stored state within 15 s.");
+            Assert.True(DateTime.UtcNow < deadline, failure + " within 15 s.");
             await Task.Delay(100);
         }
     }
