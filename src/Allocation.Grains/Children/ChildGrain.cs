@@ -52,10 +52,23 @@ public sealed partial class ChildGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         Compact();
-        if (S.Exists && S.Status != ChildStatus.Closed)
+        if (S.Exists)
         {
-            // One-way, so an activation never waits on its team (which may be calling this child).
-            _ = Team(S.TeamId).ChildSeen(Summary());
+            // One-way, so an activation never waits on a team (which may be calling this child). The boards then show
+            // what is stored even when the summary a write should have sent was lost with the write's answer.
+            if (S.Status != ChildStatus.Closed)
+            {
+                _ = Team(S.TeamId).ChildSeen(Summary());
+            }
+            else
+            {
+                _ = Team(S.TeamId).ChildGone(Id, S.Version);
+            }
+
+            if (S.Transfers is { Count: > 0 } moves && moves[^1].FromTeamId != S.TeamId)
+            {
+                _ = Team(moves[^1].FromTeamId).ChildGone(Id, S.Version);
+            }
         }
 
         // Reminders can be late or lost around restarts; the deadline is in state, so check it here too.
@@ -175,7 +188,7 @@ public sealed partial class ChildGrain(
         S.Status = ChildStatus.Unallocated;
         S.WorkerId = null;
         StartClock(now, "transfer");
-        var receipt = await Commit("transfer", command.RequestId, null, command.ToTeamId, command.By);
+        var receipt = await Commit("transfer", command.RequestId, null, command.ToTeamId, command.By, previousWorker);
         if (previousWorker is not null)
         {
             await Worker(previousWorker).Release(Id);
@@ -210,7 +223,7 @@ public sealed partial class ChildGrain(
             S.ClockStoppedAt = now;
         }
 
-        var receipt = await Commit("close", command.RequestId, null, S.TeamId, command.By);
+        var receipt = await Commit("close", command.RequestId, null, S.TeamId, command.By, previousWorker);
         if (previousWorker is not null)
         {
             await Worker(previousWorker).Release(Id);
@@ -323,7 +336,7 @@ public sealed partial class ChildGrain(
             {
                 EndPeriod(now, command.Reason);
                 BeginPeriod(target, now, command.Reason, command.By, null);
-                await CommitOrRelease("release", command.RequestId, target, command.By);
+                await CommitOrRelease("release", command.RequestId, target, command.By, command.WorkerId);
                 await Worker(command.WorkerId).Release(Id);
                 await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "reallocated", target, command.By,
                     $"{Id} moved from {command.WorkerId} to {target} ({command.Reason})"));
@@ -337,7 +350,7 @@ public sealed partial class ChildGrain(
         S.Status = ChildStatus.Unallocated;
         S.WorkerId = null;
         StartClock(now, command.Reason);
-        await Commit("release", command.RequestId, null, S.TeamId, command.By);
+        await Commit("release", command.RequestId, null, S.TeamId, command.By, command.WorkerId);
         await Worker(command.WorkerId).Release(Id);
         await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "returned-to-queue", command.WorkerId, command.By,
             $"{Id} back in the queue: {command.Reason}"));
@@ -407,7 +420,7 @@ public sealed partial class ChildGrain(
         var previousWorker = S.WorkerId;
         EndPeriod(now, reason);
         BeginPeriod(workerId, now, reason, by, reservation.OverCeiling ? ceilingOverride : null);
-        var receipt = await CommitOrRelease(command, requestId, workerId, by);
+        var receipt = await CommitOrRelease(command, requestId, workerId, by, previousWorker);
         if (previousWorker is not null)
         {
             await Worker(previousWorker).Release(Id);
@@ -518,7 +531,10 @@ public sealed partial class ChildGrain(
             ? null
             : Refusal.Conflict(Rules.ChildChanged, $"Child {Id} changed team or worker after your request was checked; read it again and decide afresh.");
 
-    private async Task<CommandReceipt> Commit(string command, string requestId, string? workerId, string? teamId, string? by)
+    /// <summary>Stores the command's change with its receipt. <paramref name="leaving"/> is the worker the change takes
+    /// the child from: when the write's outcome is unknown, that worker (which lets go only after this write) is asked
+    /// to settle it with the child read afresh, as the new worker is in <see cref="CommitOrRelease"/>.</summary>
+    private async Task<CommandReceipt> Commit(string command, string requestId, string? workerId, string? teamId, string? by, string? leaving = null)
     {
         S.Version++;
         var receipt = new CommandReceipt(requestId, command, time.GetUtcNow(), workerId, teamId, S.Version, by);
@@ -529,16 +545,25 @@ public sealed partial class ChildGrain(
             S.Receipts.RemoveRange(0, S.Receipts.Count - _options.ReceiptsKept);
         }
 
-        await Write();
+        try
+        {
+            await Write();
+        }
+        catch when (_outcomeUnknown && leaving is not null)
+        {
+            await Worker(leaving).Recheck(Id);
+            throw;
+        }
+
         return receipt;
     }
 
     /// <summary>Commits an allocation whose place is reserved; if the write fails, gives the place back.</summary>
-    private async Task<CommandReceipt> CommitOrRelease(string command, string requestId, string workerId, string? by)
+    private async Task<CommandReceipt> CommitOrRelease(string command, string requestId, string workerId, string? by, string? leaving)
     {
         try
         {
-            return await Commit(command, requestId, workerId, S.TeamId, by);
+            return await Commit(command, requestId, workerId, S.TeamId, by, leaving);
         }
         catch
         {

@@ -23,6 +23,11 @@ public interface ITeamGrain : IGrainWithStringKey
     [OneWay]
     Task ChildSeen(TeamChildSummary child);
 
+    /// <summary>A child, activated, says it is no longer on this team's board (closed, or transferred away): taken off
+    /// only if the board holds an older summary of it. See <see cref="ChildSeen"/>.</summary>
+    [OneWay]
+    Task ChildGone(string childId, long childVersion);
+
     Task BreachRaised(BreachNotice breach);
 
     /// <summary>

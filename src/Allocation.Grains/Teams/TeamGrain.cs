@@ -95,6 +95,8 @@ public sealed partial class TeamGrain(
         return Publish(change);
     }
 
+    public Task ChildGone(string childId, long childVersion) => Publish(_projection.ChildGone(childId, childVersion));
+
     public Task ChildLeft(string childId, long childVersion, FeedItem? feed) => Publish(_projection.ChildLeft(childId, childVersion, feed));
 
     public async Task BreachRaised(BreachNotice breach)

@@ -71,6 +71,10 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
     public Change? ChildSeen(TeamChildSummary child) =>
         _children.TryGetValue(child.ChildId, out var known) && known.Version >= child.Version ? null : ChildChanged(child, null);
 
+    /// <summary>A child's word from its activation that it has left: a change only if the board still held it, older.</summary>
+    public Change? ChildGone(string childId, long childVersion) =>
+        _children.TryGetValue(childId, out var known) && known.Version < childVersion ? ChildLeft(childId, childVersion, null) : null;
+
     public Change? ChildLeft(string childId, long childVersion, FeedItem? feed)
     {
         if (_children.TryGetValue(childId, out var known) && known.Version > childVersion)

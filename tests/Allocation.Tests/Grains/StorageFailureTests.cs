@@ -64,6 +64,33 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
         Assert.Equal(worker, (await _s.View(child)).WorkerId);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_reallocation_whose_write_outcome_is_unknown_leaves_the_child_on_exactly_one_caseload(bool writeLanded)
+    {
+        var team = await _s.Team();
+        var from = await _s.Worker("from", team);
+        var to = await _s.Worker("to", team);
+        var child = await _s.Allocated("c", team, from);
+
+        fixture.Storage.FailChild(child, writeLanded);
+        await Assert.ThrowsAnyAsync<Exception>(() => _s.Child(child).Reallocate(new ReallocateChild(_s.NewRequestId(), to, "continuity", "pm")));
+        fixture.Storage.Heal(child);
+
+        // Both workers kept the child while the outcome was unknown; the one the stored child does not name lets go.
+        var holder = writeLanded ? to : from;
+        var other = writeLanded ? from : to;
+        await WaitAsync(async () =>
+        {
+            var holds = (await _s.WorkerView(holder)).Caseload.Any(c => c.ChildId == child);
+            var otherHolds = (await _s.WorkerView(other)).Caseload.Any(c => c.ChildId == child);
+            var board = await _s.TeamGrain(team).GetBoard();
+            var onCards = board.Workers.Where(w => w.Children.Contains(child)).Select(w => w.WorkerId).ToList();
+            return fixture.Storage.StoredChild(child)?.WorkerId == holder && holds && !otherHolds && onCards.SequenceEqual([holder]) ? board : null;
+        }, "The child did not end on exactly the stored worker's caseload and card");
+    }
+
     private static async Task<T> WaitAsync<T>(Func<Task<T?>> settled, string failure = "The child and the worker did not agree with the stored state") where T : class
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
