@@ -62,7 +62,9 @@ internal sealed class ObserverBoardPublisher(IGrainFactory grains, TimeProvider 
     private async ValueTask<IReadOnlyList<IBoardObserver>> Observers()
     {
         var now = time.GetUtcNow();
-        if (now - _fetchedAt > CacheFor)
+        // No host yet (this silo's own registers as it starts) is asked again next time, not cached: a change made in
+        // the first seconds would otherwise reach no host at all.
+        if (now - _fetchedAt > CacheFor || _observers.Count == 0)
         {
             _observers = await grains.GetGrain<IBoardHostsGrain>(BoardHostsGrain.Key).GetObservers();
             _fetchedAt = now;

@@ -10,9 +10,10 @@ namespace Allocation.Tests.Hosting;
 
 /// <summary>
 /// The Prometheus scrape during real allocations on PostgreSQL: the service's instruments move, and only
-/// administrators may read them.
+/// administrators may read them. Meters are process-wide, so a host started by a test running beside this one would
+/// feed (and, when disposed, take away) the same instruments: this runs alone.
 /// </summary>
-[Collection("postgres")]
+[Collection(MetricsCollection.Name)]
 public sealed class MetricsTests(PostgresServer postgres, ITestOutputHelper output)
 {
     [PostgresFact]
@@ -97,4 +98,10 @@ public sealed class MetricsTests(PostgresServer postgres, ITestOutputHelper outp
         .Where(m => (m.Key == metric.Name || m.Key.StartsWith(metric.Name + "{", StringComparison.Ordinal))
             && metric.Labels.All(l => m.Key.Contains(l, StringComparison.Ordinal)))
         .Sum(m => m.Value);
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsCollection : ICollectionFixture<PostgresServer>
+{
+    public const string Name = "metrics-alone";
 }
