@@ -43,7 +43,11 @@ export function onSignOut(stop) {
   signingOut.push(stop);
 }
 
+/** Set once signing out has begun: a request refused meanwhile (the session already ended) must not start a sign-in. */
+let leaving = false;
+
 export async function signOut() {
+  leaving = true;
   await Promise.allSettled(signingOut.map(stop => stop()));
   if (session()) {
     sessionStorage.removeItem(storageKey);
@@ -62,6 +66,7 @@ export async function signOut() {
 
 /** Off to sign in; the page's own work never continues (a promise that does not settle). */
 function toSignIn() {
+  if (leaving) return new Promise(() => {});
   location.replace(`/auth/sign-in?returnUrl=${encodeURIComponent(location.pathname + location.search)}`);
   return new Promise(() => {});
 }
