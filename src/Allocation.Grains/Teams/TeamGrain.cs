@@ -73,31 +73,24 @@ public sealed partial class TeamGrain(
 
     public Task WorkerRemoved(string workerId) => Publish(_projection.WorkerRemoved(workerId));
 
-    public Task ChildChanged(TeamChildSummary child, FeedItem? feed)
-    {
-        var change = _projection.ChildChanged(child, feed);
-        if (change is not null)
-        {
-            ArmClockTimer();
-        }
+    public Task ChildChanged(TeamChildSummary child, FeedItem? feed) => PublishQueueChange(_projection.ChildChanged(child, feed));
 
-        return Publish(change);
-    }
-
-    public Task ChildSeen(TeamChildSummary child)
-    {
-        var change = _projection.ChildSeen(child);
-        if (change is not null)
-        {
-            ArmClockTimer();
-        }
-
-        return Publish(change);
-    }
+    public Task ChildSeen(TeamChildSummary child) => PublishQueueChange(_projection.ChildSeen(child));
 
     public Task ChildGone(string childId, long childVersion) => Publish(_projection.ChildGone(childId, childVersion));
 
     public Task ChildLeft(string childId, long childVersion, FeedItem? feed) => Publish(_projection.ChildLeft(childId, childVersion, feed));
+
+    /// <summary>A child's summary may change the queue's next deadline: the clock timer is set again before publishing.</summary>
+    private Task PublishQueueChange(TeamProjection.Change? change)
+    {
+        if (change is not null)
+        {
+            ArmClockTimer();
+        }
+
+        return Publish(change);
+    }
 
     public async Task BreachRaised(BreachNotice breach)
     {
