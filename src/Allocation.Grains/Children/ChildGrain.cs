@@ -42,34 +42,37 @@ public sealed partial class ChildGrain(
     /// not stored, so it is going (see <see cref="StoredFacts"/>).</summary>
     private bool _outcomeUnknown;
 
+    private TeamResync? _teams;
+
+    /// <summary>Tells the team boards what this child holds (<see cref="TeamResync"/>).</summary>
+    private TeamResync Teams => _teams ??= new TeamResync(this, SyncTeams, logger);
+
     /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored.</summary>
-    private Task Write() => state.WriteOrReloadAsync(() =>
+    private async Task Write()
     {
-        _outcomeUnknown = true;
-        DeactivateOnIdle();
-    });
+        try
+        {
+            await state.WriteOrReloadAsync(() =>
+            {
+                _outcomeUnknown = true;
+                DeactivateOnIdle();
+            });
+        }
+        catch when (!_outcomeUnknown)
+        {
+            // Read back: the change was stored after all (its answer was lost) or is gone. The command fails either
+            // way, but its caller may never retry it: the boards are told what is stored now.
+            Teams.TellAgain();
+            throw;
+        }
+    }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         Compact();
-        if (S.Exists)
-        {
-            // One-way, so an activation never waits on a team (which may be calling this child). The boards then show
-            // what is stored even when the summary a write should have sent was lost with the write's answer.
-            if (S.Status != ChildStatus.Closed)
-            {
-                _ = Team(S.TeamId).ChildSeen(Summary());
-            }
-            else
-            {
-                _ = Team(S.TeamId).ChildGone(Id, S.Version);
-            }
-
-            if (S.Transfers is { Count: > 0 } moves && moves[^1].FromTeamId != S.TeamId)
-            {
-                _ = Team(moves[^1].FromTeamId).ChildGone(Id, S.Version);
-            }
-        }
+        // Not awaited, so an activation never waits on a team (which may be calling this child). The boards then show
+        // what is stored even when the summary a write should have sent was lost with the write's answer.
+        Teams.TellAgain();
 
         // Reminders can be late or lost around restarts; the deadline is in state, so check it here too.
         if (S.Exists && S.Status == ChildStatus.Unallocated)
@@ -111,8 +114,8 @@ public sealed partial class ChildGrain(
         S.FamilyId = command.FamilyId ?? S.FamilyId;
         StartClock(now, S.Episode == 1 ? "referral" : "re-referral");
         var receipt = await Commit("refer", command.RequestId, null, command.TeamId, command.By);
-        await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "referred", null, command.By,
-            S.Episode == 1 ? $"{Id} referred to the team" : $"{Id} re-referred (episode {S.Episode})"));
+        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, "referred", null, command.By,
+            S.Episode == 1 ? $"{Id} referred to the team" : $"{Id} re-referred (episode {S.Episode})")));
         LogReferred(Id, S.TeamId, S.Episode);
         return new ChildResult(null, View(), receipt);
     }
@@ -191,11 +194,11 @@ public sealed partial class ChildGrain(
         var receipt = await Commit("transfer", command.RequestId, null, command.ToTeamId, command.By, previousWorker);
         if (previousWorker is not null)
         {
-            await Worker(previousWorker).Release(Id);
+            await LetGo(previousWorker);
         }
 
-        await Team(fromTeam).ChildLeft(Id, S.Version, Feed(now, "transferred-out", previousWorker, command.By, $"{Id} transferred to {command.ToTeamId}"));
-        await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "transferred-in", null, command.By, $"{Id} transferred in from {fromTeam}"));
+        await Teams.Tell(Team(fromTeam).ChildLeft(Id, S.Version, Feed(now, "transferred-out", previousWorker, command.By, $"{Id} transferred to {command.ToTeamId}")));
+        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, "transferred-in", null, command.By, $"{Id} transferred in from {fromTeam}")));
         LogTransferred(Id, fromTeam, S.TeamId);
         return new ChildResult(null, View(), receipt);
     }
@@ -226,10 +229,10 @@ public sealed partial class ChildGrain(
         var receipt = await Commit("close", command.RequestId, null, S.TeamId, command.By, previousWorker);
         if (previousWorker is not null)
         {
-            await Worker(previousWorker).Release(Id);
+            await LetGo(previousWorker);
         }
 
-        await Team(S.TeamId).ChildLeft(Id, S.Version, Feed(now, "closed", previousWorker, command.By, $"{Id} closed: {command.Reason}"));
+        await Teams.Tell(Team(S.TeamId).ChildLeft(Id, S.Version, Feed(now, "closed", previousWorker, command.By, $"{Id} closed: {command.Reason}")));
         await GrainFactory.GetGrain<IClosedCasesGrain>(S.TeamId).Closed(new ClosedCase(Summary(), now));
         return new ChildResult(null, View(), receipt);
     }
@@ -253,7 +256,7 @@ public sealed partial class ChildGrain(
 
         S.CaseRecord = command.Record;
         var receipt = await Commit("case-record", command.RequestId, S.WorkerId, S.TeamId, command.By);
-        await Team(S.TeamId).ChildChanged(Summary(), null);
+        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), null));
         return new ChildResult(null, View(), receipt);
     }
 
@@ -307,7 +310,7 @@ public sealed partial class ChildGrain(
         }
 
         var receipt = await Commit("import", $"import:{Id}", S.WorkerId, S.TeamId, null);
-        await Team(S.TeamId).ChildChanged(Summary(), null);
+        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), null));
         if (S.Status == ChildStatus.Unallocated && now >= S.Deadline)
         {
             await CheckClock();
@@ -337,9 +340,9 @@ public sealed partial class ChildGrain(
                 EndPeriod(now, command.Reason);
                 BeginPeriod(target, now, command.Reason, command.By, null);
                 await CommitOrRelease("release", command.RequestId, target, command.By, command.WorkerId);
-                await Worker(command.WorkerId).Release(Id);
-                await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "reallocated", target, command.By,
-                    $"{Id} moved from {command.WorkerId} to {target} ({command.Reason})"));
+                await LetGo(command.WorkerId);
+                await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, "reallocated", target, command.By,
+                    $"{Id} moved from {command.WorkerId} to {target} ({command.Reason})")));
                 return new ReleaseOutcome(Id, ReleaseKind.Moved, target, null);
             }
 
@@ -351,9 +354,9 @@ public sealed partial class ChildGrain(
         S.WorkerId = null;
         StartClock(now, command.Reason);
         await Commit("release", command.RequestId, null, S.TeamId, command.By, command.WorkerId);
-        await Worker(command.WorkerId).Release(Id);
-        await Team(S.TeamId).ChildChanged(Summary(), Feed(now, "returned-to-queue", command.WorkerId, command.By,
-            $"{Id} back in the queue: {command.Reason}"));
+        await LetGo(command.WorkerId);
+        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, "returned-to-queue", command.WorkerId, command.By,
+            $"{Id} back in the queue: {command.Reason}")));
         return new ReleaseOutcome(Id, ReleaseKind.Queued, null, moveRefused);
     }
 
@@ -423,7 +426,7 @@ public sealed partial class ChildGrain(
         var receipt = await CommitOrRelease(command, requestId, workerId, by, previousWorker);
         if (previousWorker is not null)
         {
-            await Worker(previousWorker).Release(Id);
+            await LetGo(previousWorker);
         }
 
         var text = previousWorker is null ? $"{Id} allocated to {workerId}" : $"{Id} re-allocated from {previousWorker} to {workerId}: {reason}";
@@ -432,7 +435,7 @@ public sealed partial class ChildGrain(
             text += $" (over ceiling {reservation.Ceiling} by override of {ceilingOverride!.By}: {ceilingOverride.Reason})";
         }
 
-        await Team(S.TeamId).ChildChanged(Summary(), Feed(now, previousWorker is null ? "allocated" : "reallocated", workerId, by, text));
+        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, previousWorker is null ? "allocated" : "reallocated", workerId, by, text)));
         LogAllocated(Id, workerId, reservation.Caseload, reservation.Ceiling);
         return new ChildResult(null, View(), receipt);
     }
@@ -486,7 +489,7 @@ public sealed partial class ChildGrain(
         S.Version++;
         await Write();
         await Team(S.TeamId).BreachRaised(new BreachNotice(Id, breach.ClockStartedAt, breach.Deadline, now, S.Version));
-        await Team(S.TeamId).ChildChanged(Summary(), null);
+        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), null));
         LogBreach(Id, S.TeamId, breach.Deadline);
     }
 
@@ -521,6 +524,8 @@ public sealed partial class ChildGrain(
                     : $"Request id {requestId} was already used on child {Id}; use a new request id."));
         }
 
+        // A retry: the first attempt's summary may not have reached the board (its answer was lost with it).
+        Teams.TellAgain();
         return new ChildResult(null, View(), receipt, Replayed: true);
     }
 
@@ -643,6 +648,44 @@ public sealed partial class ChildGrain(
 
     private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
 
+    /// <summary>What is stored, told to each team whose board may show this child: its own team, and the team the last
+    /// transfer took it from. Teams take a summary only when it is newer than the one they hold.</summary>
+    private Task SyncTeams()
+    {
+        if (!S.Exists)
+        {
+            return Task.CompletedTask;
+        }
+
+        var own = S.Status != ChildStatus.Closed ? Team(S.TeamId).ChildSeen(Summary()) : Team(S.TeamId).ChildGone(Id, S.Version);
+        return S.Transfers is { Count: > 0 } moves && moves[^1].FromTeamId != S.TeamId
+            ? Task.WhenAll(own, Team(moves[^1].FromTeamId).ChildGone(Id, S.Version))
+            : own;
+    }
+
+    /// <summary>After a stored change took the child from <paramref name="workerId"/>: the worker lets go of its place.
+    /// The change is stored, so a failure here does not fail it: the worker is asked to check with this child until it
+    /// lets go (or, if it cannot be reached either, does so when it next activates and the child does not confirm).</summary>
+    private async Task LetGo(string workerId)
+    {
+        try
+        {
+            await Worker(workerId).Release(Id);
+        }
+        catch (Exception e)
+        {
+            LogLetGoFailed(Id, workerId, e.GetType().Name);
+            try
+            {
+                await Worker(workerId).Recheck(Id);
+            }
+            catch (Exception)
+            {
+                // Its next activation asks each child it holds to confirm.
+            }
+        }
+    }
+
     private ITeamGrain Team(string teamId) => GrainFactory.GetGrain<ITeamGrain>(teamId);
 
     private ISocialWorkerGrain Worker(string workerId) => GrainFactory.GetGrain<ISocialWorkerGrain>(workerId);
@@ -681,6 +724,9 @@ public sealed partial class ChildGrain(
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Child {ChildId} in team {TeamId} breached the allocation deadline {Deadline}")]
     private partial void LogBreach(string childId, string teamId, DateTimeOffset deadline);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Child {ChildId}: worker {WorkerId} could not let go of it now ({Error}); it checks with the child until it does")]
+    private partial void LogLetGoFailed(string childId, string workerId, string error);
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Worker {WorkerId} held child {ChildId} without a recorded allocation; released")]
     private partial void LogReconciled(string childId, string workerId);

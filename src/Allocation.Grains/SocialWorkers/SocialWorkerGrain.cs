@@ -20,6 +20,10 @@ public sealed partial class SocialWorkerGrain(
     /// confirms or lets go.</summary>
     private readonly HashSet<string> _unconfirmed = new(StringComparer.Ordinal);
     private IGrainTimer? _recheck;
+    private TeamResync? _teams;
+
+    /// <summary>The team this worker moved from, until its board has been told to take the card off.</summary>
+    private string? _removedFrom;
     private readonly AllocationOptions _options = options.Value;
 
     private string Id => this.GetPrimaryKeyString();
@@ -85,10 +89,10 @@ public sealed partial class SocialWorkerGrain(
         await Write();
         if (previousTeam is not null && previousTeam != command.TeamId)
         {
-            await GrainFactory.GetGrain<ITeamGrain>(previousTeam).WorkerRemoved(Id);
+            _removedFrom = previousTeam;
         }
 
-        await PublishToTeam();
+        await Teams.Tell(SyncTeams());
         return new WorkerResult(null, View(), []);
     }
 
@@ -276,7 +280,42 @@ public sealed partial class SocialWorkerGrain(
     }
 
     /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored.</summary>
-    private Task Write() => state.WriteOrReloadAsync(DeactivateOnIdle);
+    private async Task Write()
+    {
+        var forgotten = false;
+        try
+        {
+            await state.WriteOrReloadAsync(() =>
+            {
+                forgotten = true;
+                DeactivateOnIdle();
+            });
+        }
+        catch when (!forgotten)
+        {
+            // Read back: the change was stored after all (its answer was lost) or is gone; the board is told which.
+            Teams.TellAgain();
+            throw;
+        }
+    }
+
+    /// <summary>Tells the team boards what this worker holds (<see cref="TeamResync"/>).</summary>
+    private TeamResync Teams => _teams ??= new TeamResync(this, SyncTeams, logger);
+
+    /// <summary>The worker's summary to its team's board; the team it moved from, if not yet told, takes its card off.</summary>
+    private async Task SyncTeams()
+    {
+        if (_removedFrom is { } left && left != S.TeamId)
+        {
+            await GrainFactory.GetGrain<ITeamGrain>(left).WorkerRemoved(Id);
+        }
+
+        _removedFrom = null;
+        if (S.Exists)
+        {
+            await GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(S.Summary(Id, _options));
+        }
+    }
 
     /// <summary>The result of a leave or absence command: the worker now, and the children still to move.</summary>
     private WorkerResult Moving(bool replayed = false) =>
@@ -307,11 +346,16 @@ public sealed partial class SocialWorkerGrain(
                 : null;
         }
 
-        return receipt.IsRetryOf(command, by)
-            ? Moving(replayed: true)
-            : WorkerResult.Refused(Refusal.Conflict(Rules.RequestIdReused, receipt.By == by
-                ? $"Request id {requestId} was already used for a '{receipt.Command}' command on worker {Id}."
-                : $"Request id {requestId} was already used on worker {Id}; use a new request id."));
+        if (receipt.IsRetryOf(command, by))
+        {
+            // A retry: the first attempt's summary may not have reached the board (its answer was lost with it).
+            Teams.TellAgain();
+            return Moving(replayed: true);
+        }
+
+        return WorkerResult.Refused(Refusal.Conflict(Rules.RequestIdReused, receipt.By == by
+            ? $"Request id {requestId} was already used for a '{receipt.Command}' command on worker {Id}."
+            : $"Request id {requestId} was already used on worker {Id}; use a new request id."));
     }
 
     private void Receipt(string requestId, string command, string? by)
@@ -323,7 +367,7 @@ public sealed partial class SocialWorkerGrain(
         }
     }
 
-    private Task PublishToTeam() => GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(S.Summary(Id, _options));
+    private Task PublishToTeam() => Teams.Tell(GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(S.Summary(Id, _options)));
 
     private WorkerView View() => new(
         Id, S.Name, S.TeamId, S.Role, S.Fte, Ceiling, S.ExplicitCeiling, S.Caseload.Count,

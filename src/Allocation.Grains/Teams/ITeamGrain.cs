@@ -17,13 +17,14 @@ public interface ITeamGrain : IGrainWithStringKey
 
     Task ChildLeft(string childId, long childVersion, FeedItem? feed);
 
-    /// <summary>An open child, activated, says what it is: the team takes it only if it is newer than what the board
-    /// holds. The summary a child sends after a write may never come (the database failed as the write committed, and
-    /// the child could not tell it had); the child's next activation, from what is stored, puts the board right.</summary>
+    /// <summary>An open child says what it is (on activation, on a retried command, after a write whose answer was
+    /// lost): the team takes it only if it is newer than what the board holds. The summary a child sends after a write
+    /// may never come (the database failed as the write committed); this puts the board right from what is stored.
+    /// See <see cref="TeamResync"/>.</summary>
     [OneWay]
     Task ChildSeen(TeamChildSummary child);
 
-    /// <summary>A child, activated, says it is no longer on this team's board (closed, or transferred away): taken off
+    /// <summary>A child says it is no longer on this team's board (closed, or transferred away): taken off
     /// only if the board holds an older summary of it. See <see cref="ChildSeen"/>.</summary>
     [OneWay]
     Task ChildGone(string childId, long childVersion);

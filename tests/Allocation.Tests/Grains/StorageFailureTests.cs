@@ -91,6 +91,48 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
         }, "The child did not end on exactly the stored worker's caseload and card");
     }
 
+    [Fact]
+    public async Task An_allocation_stored_whose_answer_was_lost_reaches_the_board_without_a_retry()
+    {
+        var team = await _s.Team();
+        var worker = await _s.Worker("w", team);
+        var child = await _s.Referred("c", team);
+
+        // The write lands, its answer is lost, and the database answers the read back at once: the child knows the
+        // allocation is stored, but the command failed and its caller may never retry it.
+        fixture.Storage.FailChild(child, afterStoring: true, staysDown: false);
+        await Assert.ThrowsAnyAsync<Exception>(() => _s.Child(child).Allocate(new AllocateChild(_s.NewRequestId(), worker, "pm")));
+        Assert.Equal(worker, fixture.Storage.StoredChild(child)!.WorkerId);
+
+        await WaitAsync(async () =>
+        {
+            var board = await _s.TeamGrain(team).GetBoard();
+            var onCard = board.Workers.Single(w => w.WorkerId == worker).Children.Contains(child);
+            return onCard && board.Unallocated.All(q => q.ChildId != child) ? board : null;
+        }, "The board did not come to show the stored allocation");
+    }
+
+    [Fact]
+    public async Task A_referral_stored_while_its_team_cannot_activate_is_acknowledged_and_reaches_the_board_when_it_can()
+    {
+        // A team not active yet, whose board cannot be built while the database is down.
+        var team = "unreachable-" + Guid.NewGuid().ToString("N")[..8];
+        fixture.Storage.FailTeam(team);
+        var child = "c-" + Guid.NewGuid().ToString("N")[..8];
+        var referred = await _s.Child(child).Refer(new ReferChild(_s.NewRequestId(), team, "pm"));
+
+        // The facts are stored, so the command is acknowledged; the board, built from what is stored once the team can
+        // activate, shows it.
+        Assert.Null(referred.Refusal);
+        Assert.Equal(team, fixture.Storage.StoredChild(child)!.TeamId);
+        fixture.Storage.HealTeam(team);
+        await WaitAsync(async () =>
+        {
+            var board = await _s.TeamGrain(team).GetBoard();
+            return board.Unallocated.Any(q => q.ChildId == child) ? board : null;
+        }, "The team's board did not come to show the referral");
+    }
+
     private static async Task<T> WaitAsync<T>(Func<Task<T?>> settled, string failure = "The child and the worker did not agree with the stored state") where T : class
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
@@ -108,13 +150,25 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
 }
 
 /// <summary>Memory storage that can fail one child's next write (after storing it, or before) and then every read of
-/// it, as a database that goes down mid-write does, until healed.</summary>
+/// it, as a database that goes down mid-write does, until healed (or answer the reads at once, as one that is back);
+/// and fail the reads a team's board is built from.</summary>
 public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts
 {
     private readonly ConcurrentDictionary<string, bool> _failWrite = new();
     private readonly ConcurrentDictionary<string, bool> _down = new();
+    private readonly ConcurrentDictionary<string, bool> _staysDown = new();
+    private readonly ConcurrentDictionary<string, bool> _teamsDown = new();
 
-    public void FailChild(string childId, bool afterStoring) => _failWrite[childId] = afterStoring;
+    public void FailChild(string childId, bool afterStoring, bool staysDown = true)
+    {
+        _staysDown[childId] = staysDown;
+        _failWrite[childId] = afterStoring;
+    }
+
+    /// <summary>The team's board cannot be built (its facts cannot be read) until <see cref="HealTeam"/>.</summary>
+    public void FailTeam(string teamId) => _teamsDown[teamId] = true;
+
+    public void HealTeam(string teamId) => _teamsDown.TryRemove(teamId, out _);
 
     public void Heal(string childId) => _down.TryRemove(childId, out _);
 
@@ -138,7 +192,11 @@ public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITe
 
         if (_failWrite.TryRemove(key, out var afterStoring))
         {
-            _down[key] = true;
+            if (_staysDown.TryRemove(key, out var staysDown) && staysDown)
+            {
+                _down[key] = true;
+            }
+
             if (afterStoring)
             {
                 await inner.WriteStateAsync(stateName, grainId, grainState);
@@ -152,7 +210,8 @@ public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITe
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
 
-    public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) => inner.Read(teamId, cancellationToken);
+    public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) =>
+        _teamsDown.ContainsKey(teamId) ? throw new IOException("database down") : inner.Read(teamId, cancellationToken);
 
     private static string Key(GrainId grainId) => grainId.Type.ToString() == "child" ? grainId.Key.ToString()! : "";
 }
