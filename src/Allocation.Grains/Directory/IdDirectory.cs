@@ -1,21 +1,10 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Allocation.Grains.Children;
+using Allocation.Grains.SocialWorkers;
+using Orleans.Concurrency;
+
 namespace Allocation.Grains.Directory;
-
-/// <summary>
-/// One bucket of the directory of known ids of one kind (children, workers). The API asks the directory before it
-/// touches an entity grain, so an unknown id is answered with 404 and never activates a grain.
-/// </summary>
-public interface IIdDirectoryGrain : IGrainWithStringKey
-{
-    [ReadOnly]
-    Task<bool> Contains(string id);
-
-    Task Add(string id);
-
-    Task AddMany(IReadOnlyCollection<string> ids);
-
-    [ReadOnly]
-    Task<IReadOnlyList<string>> List();
-}
 
 public enum IdKind
 {
@@ -23,35 +12,64 @@ public enum IdKind
     Worker,
 }
 
+/// <summary>
+/// Whether a grain's state is stored: implemented by the grain storage, whose row is the one record that a child or a
+/// worker exists (nothing else stores it again).
+/// </summary>
+public interface IKnownIds
+{
+    Task<bool> IsStored(GrainId grainId, string stateName);
+}
+
+/// <summary>Asks the grain storage whether an id is stored, on whichever silo the caller is on.</summary>
+public interface IIdDirectoryGrain : IGrainWithIntegerKey
+{
+    [ReadOnly]
+    Task<bool> IsStored(GrainId grainId, string stateName);
+}
+
+[StatelessWorker]
+public sealed class IdDirectoryGrain(IKnownIds ids) : Grain, IIdDirectoryGrain
+{
+    public Task<bool> IsStored(GrainId grainId, string stateName) => ids.IsStored(grainId, stateName);
+}
+
+/// <summary>
+/// The existence check the API makes before it touches a child's or a worker's grain, so an unknown id is answered
+/// with 404 and never activates one: one indexed read of the grain storage (by grain id, without activating it).
+/// Children and workers are never deleted, so an id once found is remembered by each host and not read again.
+/// </summary>
 public static class IdDirectory
 {
-    /// <summary>Buckets per kind: small enough to list, large enough that one bucket's state stays a few KB at
-    /// national scale (400,000 children / 1,024 buckets ≈ 400 ids).</summary>
-    public const int Buckets = 1024;
+    /// <summary>Ids remembered per host; past this many, the memory starts again (and refills from the storage).</summary>
+    private const int Remembered = 500_000;
 
-    public static IIdDirectoryGrain For(IGrainFactory grains, IdKind kind, string id) =>
-        grains.GetGrain<IIdDirectoryGrain>(Key(kind, Bucket(id)));
+    private static readonly ConditionalWeakTable<IGrainFactory, ConcurrentDictionary<(IdKind, string), bool>> Found = new();
 
-    public static string Key(IdKind kind, int bucket) => $"{kind.ToString().ToLowerInvariant()}/{bucket}";
-
-    public static Task<bool> Contains(IGrainFactory grains, IdKind kind, string id) => For(grains, kind, id).Contains(id);
-
-    public static Task Add(IGrainFactory grains, IdKind kind, string id) => For(grains, kind, id).Add(id);
-
-    /// <summary>Adds many ids with one call (and at most one write) per bucket.</summary>
-    public static Task AddAll(IGrainFactory grains, IdKind kind, IEnumerable<string> ids) =>
-        Task.WhenAll(ids.GroupBy(Bucket).Select(bucket =>
-            grains.GetGrain<IIdDirectoryGrain>(Key(kind, bucket.Key)).AddMany(bucket.ToList())));
-
-    // A stable hash (string.GetHashCode is randomised per process, and buckets are persisted).
-    public static int Bucket(string id)
+    public static async Task<bool> Contains(IGrainFactory grains, IdKind kind, string id)
     {
-        uint hash = 2166136261;
-        foreach (var ch in id)
+        var found = Found.GetValue(grains, _ => new());
+        if (found.ContainsKey((kind, id)))
         {
-            hash = (hash ^ ch) * 16777619;
+            return true;
         }
 
-        return (int)(hash % Buckets);
+        var (grainId, stateName) = kind switch
+        {
+            IdKind.Child => (grains.GetGrain<IChildGrain>(id).GetGrainId(), "child"),
+            _ => (grains.GetGrain<ISocialWorkerGrain>(id).GetGrainId(), "worker"),
+        };
+        if (!await grains.GetGrain<IIdDirectoryGrain>(0).IsStored(grainId, stateName))
+        {
+            return false;
+        }
+
+        if (found.Count >= Remembered)
+        {
+            found.Clear();
+        }
+
+        found[(kind, id)] = true;
+        return true;
     }
 }

@@ -1,4 +1,5 @@
 using Allocation.Grains.Boards;
+using Allocation.Grains.Directory;
 using Allocation.Grains.Teams;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Hosting;
@@ -12,7 +13,8 @@ public static class AllocationGrains
 {
     /// <summary>
     /// What every grain needs besides its storage: the domain clock (the system's unless one is already registered),
-    /// the allocation rules' options, board publishing, and the reader of teams' facts, which is the grain storage.
+    /// the allocation rules' options, board publishing, and the readers of teams' facts and of known ids, which are
+    /// the grain storage.
     /// </summary>
     public static ISiloBuilder AddAllocationGrains(this ISiloBuilder silo)
     {
@@ -21,6 +23,8 @@ public static class AllocationGrains
         silo.Services.TryAddSingleton<IBoardPublisher, ObserverBoardPublisher>();
         silo.Services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name) as ITeamFacts
             ?? throw new InvalidOperationException($"The '{GrainStorage.Name}' grain storage must also read teams' facts ({nameof(ITeamFacts)})."));
+        silo.Services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name) as IKnownIds
+            ?? throw new InvalidOperationException($"The '{GrainStorage.Name}' grain storage must also say which ids are stored ({nameof(IKnownIds)})."));
         return silo;
     }
 

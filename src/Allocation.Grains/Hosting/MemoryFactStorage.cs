@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Allocation.Grains.Children;
+using Allocation.Grains.Directory;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Orleans.Serialization;
@@ -12,7 +13,7 @@ namespace Allocation.Grains.Hosting;
 /// Grain storage in memory that, like the PostgreSQL storage, files each state under the team it belongs to, so a
 /// team's board can be rebuilt from its members' facts. Each stored state is a private copy; versions are ETags.
 /// </summary>
-public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts
+public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts, IKnownIds
 {
     private readonly ConcurrentDictionary<(GrainId Grain, string StateName), Entry> _states = new();
 
@@ -63,6 +64,8 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
         grainState.RecordExists = false;
         return Task.CompletedTask;
     }
+
+    public Task<bool> IsStored(GrainId grainId, string stateName) => Task.FromResult(_states.ContainsKey((grainId, stateName)));
 
     public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default)
     {

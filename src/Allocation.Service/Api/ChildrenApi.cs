@@ -1,6 +1,5 @@
 using Allocation.Grains;
 using Allocation.Grains.Children;
-using Allocation.Grains.Directory;
 using Allocation.Service.Audit;
 using Allocation.Service.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -52,7 +51,6 @@ public static class ChildrenApi
                 return forbidden;
             }
 
-            await IdDirectory.Add(grains, IdKind.Child, childId);
             return Answer(await grains.GetGrain<IChildGrain>(childId).Refer(
                 body with { By = http.User.Allocation().Id, Expect = ChildExpectation.Of(existing) }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.refer")

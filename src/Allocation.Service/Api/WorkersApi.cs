@@ -1,4 +1,3 @@
-using Allocation.Grains.Directory;
 using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Service.Audit;
@@ -25,8 +24,6 @@ public static class WorkersApi
                 return Problems.NotFound("team", body.TeamId);
             }
 
-            // Known before it is created: a crash between the two leaves an id that reads as 404 until retried.
-            await IdDirectory.Add(grains, IdKind.Worker, workerId);
             var result = await grains.GetGrain<ISocialWorkerGrain>(workerId).Upsert(body);
             return result.Refusal is { } refusal ? Problems.From(refusal) : TypedResults.Ok(result.Worker!);
         }).RequireAuthorization(Policies.Administrators).Audited("worker.upsert")

@@ -1,4 +1,5 @@
 using Allocation.Grains.Children;
+using Allocation.Grains.Directory;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Npgsql;
@@ -21,7 +22,7 @@ namespace Allocation.Service.Persistence;
 /// Each row of a state that belongs to a team's board (<see cref="ITeamMember"/>: an open child, a worker) carries
 /// that team's id, indexed, so a team rebuilds its board from its members' rows with one query (<see cref="ITeamFacts"/>).
 /// </remarks>
-public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IAsyncDisposable
+public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IKnownIds, IAsyncDisposable
 {
     public const string Kind = "GroupCommit";
 
@@ -171,6 +172,15 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         var newVersion = (expected ?? 0) + 1;
         grainState.ETag = newVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
+    }
+
+    /// <summary>Whether the grain's state has a row: one read of the primary key.</summary>
+    public async Task<bool> IsStored(GrainId grainId, string stateName)
+    {
+        await using var command = _dataSource.CreateCommand($"select exists (select 1 from {Table} where grain_id = $1 and state_name = $2)");
+        command.Parameters.Add(new NpgsqlParameter { Value = grainId.ToString(), NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = stateName, NpgsqlDbType = NpgsqlDbType.Text });
+        return (bool)(await command.ExecuteScalarAsync())!;
     }
 
     /// <summary>The rows of the team's open children and of its workers, read in one query.</summary>

@@ -1,6 +1,5 @@
 using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
-using Allocation.Grains.Directory;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 
@@ -42,8 +41,6 @@ public static class AuthorityLoader
 
         progress?.Begin("workers", load.Workers.Count);
 
-        await IdDirectory.AddAll(grains, IdKind.Worker, load.Workers.Select(w => w.Id));
-
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = MaxParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(load.Workers, parallel, async (w, _) =>
         {
@@ -57,8 +54,6 @@ public static class AuthorityLoader
         });
 
         progress?.Begin("children", load.Children.Count);
-
-        await IdDirectory.AddAll(grains, IdKind.Child, load.Children.Select(c => c.Id));
 
         // Children of one team go in one at a time: each one updates the team's board.
         await Parallel.ForEachAsync(load.Children.GroupBy(c => c.Child.TeamId), parallel, async (team, _) =>

@@ -63,7 +63,6 @@ public sealed class AccessibilityTests(BrowserApp app)
         // A child whose 24-hour clock started 25 hours ago, imported unallocated: its breach is recorded at once.
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var now = DateTimeOffset.UtcNow;
-        await Allocation.Grains.Directory.IdDirectory.Add(grains, Allocation.Grains.Directory.IdKind.Child, "C-B5002");
         await grains.GetGrain<IChildGrain>("C-B5002").Import(new ImportChild(Team, now.AddHours(-25), now.AddHours(-25), []));
 
         await Expect(assertive).ToContainTextAsync("Breach: C-B5002 not allocated within 24 hours");

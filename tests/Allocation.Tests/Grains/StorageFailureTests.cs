@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Allocation.Grains;
 using Allocation.Grains.Children;
+using Allocation.Grains.Directory;
 using Allocation.Grains.Hosting;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
@@ -152,7 +153,7 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
 /// <summary>Memory storage that can fail one child's next write (after storing it, or before) and then every read of
 /// it, as a database that goes down mid-write does, until healed (or answer the reads at once, as one that is back);
 /// and fail the reads a team's board is built from.</summary>
-public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts
+public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts, IKnownIds
 {
     private readonly ConcurrentDictionary<string, bool> _failWrite = new();
     private readonly ConcurrentDictionary<string, bool> _down = new();
@@ -209,6 +210,8 @@ public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITe
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
+
+    public Task<bool> IsStored(GrainId grainId, string stateName) => inner.IsStored(grainId, stateName);
 
     public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) =>
         _teamsDown.ContainsKey(teamId) ? throw new IOException("database down") : inner.Read(teamId, cancellationToken);

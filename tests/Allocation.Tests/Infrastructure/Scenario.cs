@@ -1,7 +1,6 @@
 using Allocation.Grains;
 using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
-using Allocation.Grains.Directory;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 
@@ -29,7 +28,6 @@ public sealed class Scenario(IGrainFactory grains)
     public async Task<string> Worker(string name, string teamId, WorkerRole role = WorkerRole.SocialWorker, decimal fte = 1m, int? ceiling = null)
     {
         var id = Id(name);
-        await IdDirectory.Add(grains, IdKind.Worker, id);
         var result = await grains.GetGrain<ISocialWorkerGrain>(id).Upsert(new UpsertWorker(name, teamId, role, fte, ceiling));
         Assert.Null(result.Refusal);
         return id;
@@ -38,7 +36,6 @@ public sealed class Scenario(IGrainFactory grains)
     public async Task<string> Referred(string name, string teamId)
     {
         var id = Id(name);
-        await IdDirectory.Add(grains, IdKind.Child, id);
         var result = await Child(id).Refer(new ReferChild(NewRequestId(), teamId, "pm"));
         Assert.Null(result.Refusal);
         return id;
