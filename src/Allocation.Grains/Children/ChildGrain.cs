@@ -83,6 +83,8 @@ public sealed partial class ChildGrain(
 
     public Task<ChildView?> Get() => Task.FromResult(S.Exists ? View() : null);
 
+    public Task<ChildExpectation?> GetPlace() => Task.FromResult(S.Exists ? new ChildExpectation(S.TeamId, S.WorkerId) : null);
+
     public async Task<ChildResult> Refer(ReferChild command)
     {
         if (Replay(command.RequestId, "refer", command.By) is { } replay)

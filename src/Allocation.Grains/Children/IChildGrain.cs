@@ -22,6 +22,11 @@ public interface IChildGrain : IGrainWithStringKey
     [ReadOnly]
     Task<ChildView?> Get();
 
+    /// <summary>The child's team and worker, or null if it has not been referred: what a command's access check and
+    /// expectation need, without the whole view.</summary>
+    [ReadOnly]
+    Task<ChildExpectation?> GetPlace();
+
     /// <summary>Replaces the child's case record (visits, assessment, plan, supervision, oversight) for the nightly checks.</summary>
     Task<ChildResult> UpdateCaseRecord(UpdateCaseRecord command);
 
@@ -60,6 +65,9 @@ public sealed record ChildExpectation(
     [property: Id(1)] string? WorkerId)
 {
     public static ChildExpectation Of(ChildView? child) => new(child?.TeamId, child?.WorkerId);
+
+    /// <summary>What a command expects of a child never referred.</summary>
+    public static readonly ChildExpectation None = new(null, null);
 }
 
 [GenerateSerializer, Immutable]

@@ -10,6 +10,7 @@ public enum IdKind
 {
     Child,
     Worker,
+    Team,
 }
 
 /// <summary>
@@ -37,19 +38,19 @@ public sealed class IdDirectoryGrain(IKnownIds ids) : Grain, IIdDirectoryGrain
 /// <summary>
 /// The existence check the API makes before it touches a child's or a worker's grain, so an unknown id is answered
 /// with 404 and never activates one: one indexed read of the grain storage (by grain id, without activating it).
-/// Children and workers are never deleted, so an id once found is remembered by each host and not read again.
+/// Children, workers and teams are never deleted, so an id once found is remembered by each host and not read again
+/// (teams are found in the authority's list, see <c>Known.Team</c>).
 /// </summary>
 public static class IdDirectory
 {
     /// <summary>Ids remembered per host; past this many, the memory starts again (and refills from the storage).</summary>
     private const int Remembered = 500_000;
 
-    private static readonly ConditionalWeakTable<IGrainFactory, ConcurrentDictionary<(IdKind, string), bool>> Found = new();
+    private static readonly ConditionalWeakTable<IGrainFactory, ConcurrentDictionary<(IdKind, string), bool>> Known = new();
 
     public static async Task<bool> Contains(IGrainFactory grains, IdKind kind, string id)
     {
-        var found = Found.GetValue(grains, _ => new());
-        if (found.ContainsKey((kind, id)))
+        if (IsFound(grains, kind, id))
         {
             return true;
         }
@@ -57,19 +58,31 @@ public static class IdDirectory
         var (grainId, stateName) = kind switch
         {
             IdKind.Child => (grains.GetGrain<IChildGrain>(id).GetGrainId(), "child"),
-            _ => (grains.GetGrain<ISocialWorkerGrain>(id).GetGrainId(), "worker"),
+            IdKind.Worker => (grains.GetGrain<ISocialWorkerGrain>(id).GetGrainId(), "worker"),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Only children and workers are stored under their own grains."),
         };
         if (!await grains.GetGrain<IIdDirectoryGrain>(0).IsStored(grainId, stateName))
         {
             return false;
         }
 
+        Found(grains, kind, id);
+        return true;
+    }
+
+    public static bool IsFound(IGrainFactory grains, IdKind kind, string id) => Remembering(grains).ContainsKey((kind, id));
+
+    /// <summary>Remembers an id known to be stored (found, or just created by a command that succeeded).</summary>
+    public static void Found(IGrainFactory grains, IdKind kind, string id)
+    {
+        var found = Remembering(grains);
         if (found.Count >= Remembered)
         {
             found.Clear();
         }
 
         found[(kind, id)] = true;
-        return true;
     }
+
+    private static ConcurrentDictionary<(IdKind, string), bool> Remembering(IGrainFactory grains) => Known.GetValue(grains, _ => new());
 }

@@ -1,5 +1,6 @@
 using Allocation.Grains;
 using Allocation.Grains.Children;
+using Allocation.Grains.Directory;
 using Allocation.Service.Audit;
 using Allocation.Service.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -45,14 +46,20 @@ public static class ChildrenApi
 
             // A child already known is re-referred only by its own (last) team, or by a leader: another team takes it
             // over by transfer, never by referring it into itself and reading its history.
-            var existing = await Known.FindChild(grains, childId);
-            if ((Access.ChangeTeam(http, body.TeamId) ?? (existing is null ? null : Access.ReReferChild(http, existing))) is { } forbidden)
+            var existing = await Known.FindPlace(grains, childId);
+            if ((Access.ChangeTeam(http, body.TeamId) ?? (existing is null ? null : Access.ReReferChild(http, childId, existing.TeamId!))) is { } forbidden)
             {
                 return forbidden;
             }
 
-            return Answer(await grains.GetGrain<IChildGrain>(childId).Refer(
-                body with { By = http.User.Allocation().Id, Expect = ChildExpectation.Of(existing) }));
+            var result = await grains.GetGrain<IChildGrain>(childId).Refer(
+                body with { By = http.User.Allocation().Id, Expect = existing ?? ChildExpectation.None });
+            if (result.Refusal is null)
+            {
+                IdDirectory.Found(grains, IdKind.Child, childId);
+            }
+
+            return Answer(result);
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.refer")
           .WithSummary("Refers a child to a team (or re-refers a closed child): the 24-hour clock starts. An optional familyId (the case management system's) links brothers and sisters for the recommendation. Practice managers of that team and leaders.");
 
@@ -117,14 +124,14 @@ public static class ChildrenApi
         HttpContext http, IGrainFactory grains, string childId, string? workerId, CeilingOverride? ceilingOverride,
         Func<IChildGrain, string, ChildExpectation, Task<ChildResult>> command)
     {
-        if (await Known.FindChild(grains, childId) is not { } child)
+        if (await Known.FindPlace(grains, childId) is not { } child)
         {
             return Problems.NotFound("child", childId);
         }
 
         var note = http.AuditNote();
         (note.TeamId, note.WorkerId) = (child.TeamId, child.WorkerId);
-        if ((Access.ChangeTeam(http, child.TeamId) ?? Access.Override(http, ceilingOverride)) is { } forbidden)
+        if ((Access.ChangeTeam(http, child.TeamId!) ?? Access.Override(http, ceilingOverride)) is { } forbidden)
         {
             return forbidden;
         }
@@ -134,7 +141,7 @@ public static class ChildrenApi
             return Problems.NotFound("worker", workerId);
         }
 
-        return Answer(await command(grains.GetGrain<IChildGrain>(childId), http.User.Allocation().Id, ChildExpectation.Of(child)));
+        return Answer(await command(grains.GetGrain<IChildGrain>(childId), http.User.Allocation().Id, child));
     }
 
     private static Results<Ok<ChildResponse>, ProblemHttpResult> Answer(ChildResult result) =>

@@ -8,8 +8,22 @@ namespace Allocation.Service.Api;
 /// <summary>Existence checks that never activate the entity's own grain.</summary>
 public static class Known
 {
-    public static Task<bool> Team(IGrainFactory grains, string teamId) =>
-        grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).HasTeam(teamId);
+    /// <summary>Teams are never deleted, so each host remembers the teams it has found (<see cref="IdDirectory"/>).</summary>
+    public static async Task<bool> Team(IGrainFactory grains, string teamId)
+    {
+        if (IdDirectory.IsFound(grains, IdKind.Team, teamId))
+        {
+            return true;
+        }
+
+        if (!await grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).HasTeam(teamId))
+        {
+            return false;
+        }
+
+        IdDirectory.Found(grains, IdKind.Team, teamId);
+        return true;
+    }
 
     public static Task<bool> Worker(IGrainFactory grains, string workerId) => IdDirectory.Contains(grains, IdKind.Worker, workerId);
 
@@ -18,6 +32,10 @@ public static class Known
     /// <summary>The child as it is, or null for an id that is malformed or unknown (whose grain is never activated).</summary>
     public static async Task<ChildView?> FindChild(IGrainFactory grains, string? childId) =>
         Problems.IsValidId(childId) && await Child(grains, childId!) ? await grains.GetGrain<IChildGrain>(childId!).Get() : null;
+
+    /// <summary>The child's team and worker, or null for an id that is malformed or unknown (whose grain is never activated).</summary>
+    public static async Task<ChildExpectation?> FindPlace(IGrainFactory grains, string? childId) =>
+        Problems.IsValidId(childId) && await Child(grains, childId!) ? await grains.GetGrain<IChildGrain>(childId!).GetPlace() : null;
 
     /// <summary>The worker as they are, or null for an id that is malformed or unknown (whose grain is never activated).</summary>
     public static async Task<WorkerView?> FindWorker(IGrainFactory grains, string? workerId) =>

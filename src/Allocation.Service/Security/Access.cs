@@ -43,10 +43,10 @@ public static partial class Access
         CanReadChild(http.User.Allocation(), child) ? null : Forbidden(http, "child-not-yours", $"Child '{child.Id}' is neither in one of your teams nor allocated to you.");
 
     /// <summary>Re-referring a known child: its own (last) team's managers, or a leader. The refusal does not say which team.</summary>
-    public static ProblemHttpResult? ReReferChild(HttpContext http, ChildView child) =>
-        CanChangeTeam(http.User.Allocation(), child.TeamId)
+    public static ProblemHttpResult? ReReferChild(HttpContext http, string childId, string teamId) =>
+        CanChangeTeam(http.User.Allocation(), teamId)
             ? null
-            : Forbidden(http, "child-not-yours", $"Child '{child.Id}' is not in one of your teams: its own team may transfer it to yours, or a senior leader may re-refer it.");
+            : Forbidden(http, "child-not-yours", $"Child '{childId}' is not in one of your teams: its own team may transfer it to yours, or a senior leader may re-refer it.");
 
     public static ProblemHttpResult? ReadWorker(HttpContext http, WorkerView worker) =>
         CanReadWorker(http.User.Allocation(), worker) ? null : Forbidden(http, "worker-not-yours", $"Worker '{worker.Id}' is not you or in one of your teams.");
