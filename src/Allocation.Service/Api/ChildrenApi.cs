@@ -44,10 +44,16 @@ public static class ChildrenApi
                 return Problems.NotFound("team", body.TeamId);
             }
 
-            // A child already known is re-referred only by its own (last) team, or by a leader: another team takes it
-            // over by transfer, never by referring it into itself and reading its history.
-            var existing = await Known.FindPlace(grains, childId);
-            if ((Access.ChangeTeam(http, body.TeamId) ?? (existing is null ? null : Access.ReReferChild(http, childId, existing.TeamId!))) is { } forbidden)
+            if (Access.ChangeTeam(http, body.TeamId) is { } notYours)
+            {
+                return notYours;
+            }
+
+            // A referral by the team's own manager creates the child if it is new, so its grain is asked directly (no
+            // existence check first). A child already known is re-referred only by its own (last) team, or by a leader:
+            // another team takes it over by transfer, never by referring it into itself and reading its history.
+            var existing = await grains.GetGrain<IChildGrain>(childId).GetPlace();
+            if (existing is not null && Access.ReReferChild(http, childId, existing.TeamId!) is { } forbidden)
             {
                 return forbidden;
             }

@@ -19,7 +19,7 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
 
     public PostgresAuditTrail(string connectionString, ILogger<PostgresAuditTrail> logger)
     {
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = PostgresDataSource.Create(connectionString);
         _logger = logger;
         _queue = new GroupCommitQueue<AuditEntry, bool>(MaxBatch, writers: 1, InsertAsync, (e, count) => LogWriteFailed(e, count), "audit");
     }

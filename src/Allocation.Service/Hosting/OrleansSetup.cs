@@ -74,7 +74,7 @@ public static partial class OrleansSetup
                     o.Invariant = "Npgsql";
                     o.ConnectionString = cs;
                 });
-                silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new GroupCommitGrainStorage(name, CreateDataSource(cs),
+                silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new GroupCommitGrainStorage(name, PostgresDataSource.Create(cs),
                     sp.GetRequiredService<IGrainStorageSerializer>(), persistence, sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
 
                 silo.UseAdoNetReminderService(o =>
@@ -96,16 +96,6 @@ public static partial class OrleansSetup
 
     /// <summary>Orleans' "no gateway": clients outside this process have nothing to connect to.</summary>
     private const int NoGateway = 0;
-
-    private static NpgsqlDataSource CreateDataSource(string connectionString)
-    {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        // The same few statements all day: prepared once per connection.
-        builder.ConnectionStringBuilder.MaxAutoPrepare = Math.Max(builder.ConnectionStringBuilder.MaxAutoPrepare, 16);
-        // Nothing session-scoped is ever set on these connections: skip the reset round trip on every return to the pool.
-        builder.ConnectionStringBuilder.NoResetOnClose = true;
-        return builder.Build();
-    }
 
     private sealed partial class SelfMadeCertificateWarning(ILogger<SelfMadeCertificateWarning> logger) : IHostedService
     {
