@@ -284,6 +284,9 @@ public sealed class HostileInput
         int sent = 0, refused = 0, accepted = 0, serverErrors = 0, notProblems = 0, byServer = 0, covered = 0, changed = 0;
         foreach (var batch in batches)
         {
+            // A nightly run queued by an accepted POST /api/reports/run in an earlier batch saves its reports whenever
+            // Hangfire gets to it: the state is compared only with no job waiting or running.
+            await JobsSettledAsync(connectionString);
             var before = await FingerprintAsync(connectionString);
             var answers = new (int Status, string? MediaType, string Body)[batch.Count];
             await Parallel.ForEachAsync(Enumerable.Range(0, batch.Count), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, ct) =>
@@ -379,6 +382,32 @@ public sealed class HostileInput
         catch (JsonException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Waits (up to a minute) until no Hangfire job is enqueued or processing.</summary>
+    public static async Task JobsSettledAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using (var exists = new NpgsqlCommand("select to_regclass('hangfire.job') is not null", connection))
+        {
+            if (!(bool)(await exists.ExecuteScalarAsync())!)
+            {
+                return;
+            }
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (DateTime.UtcNow < deadline)
+        {
+            await using var pending = new NpgsqlCommand("select exists (select 1 from hangfire.job where statename in ('Enqueued', 'Processing'))", connection);
+            if (!(bool)(await pending.ExecuteScalarAsync())!)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
         }
     }
 
