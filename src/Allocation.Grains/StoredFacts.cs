@@ -14,8 +14,10 @@ public static class StoredFacts
 
     /// <summary>Writes the state. If the write fails, reloads it (the change is gone, or was stored after all) and
     /// rethrows; when the state cannot be reloaded either, <paramref name="forget"/> runs first: the grain's
-    /// <c>DeactivateOnIdle</c>, and whatever else its callers must learn of an outcome that is unknown.</summary>
-    public static async Task WriteOrReloadAsync<T>(this IPersistentState<T> state, Action forget)
+    /// <c>DeactivateOnIdle</c>, and whatever else its callers must learn of an outcome that is unknown. When it was
+    /// reloaded, <paramref name="readBack"/> runs first instead: the memory now says what is stored, which may be the
+    /// change after all, and those told of the grain's changes may need telling (its team's board).</summary>
+    public static async Task WriteOrReloadAsync<T>(this IPersistentState<T> state, Action forget, Action readBack)
     {
         try
         {
@@ -23,7 +25,11 @@ public static class StoredFacts
         }
         catch
         {
-            if (!await TryReloadAsync(state))
+            if (await TryReloadAsync(state))
+            {
+                readBack();
+            }
+            else
             {
                 forget();
             }

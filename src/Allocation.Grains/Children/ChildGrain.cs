@@ -47,25 +47,16 @@ public sealed partial class ChildGrain(
     /// <summary>Tells the team boards what this child holds (<see cref="TeamResync"/>).</summary>
     private TeamResync Teams => _teams ??= new TeamResync(this, SyncTeams, logger);
 
-    /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored.</summary>
-    private async Task Write()
-    {
-        try
+    /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored. Read
+    /// back, the change was stored after all (its answer was lost) or is gone; the command fails either way, but its
+    /// caller may never retry it, so the boards are told what is stored now.</summary>
+    private Task Write() => state.WriteOrReloadAsync(
+        forget: () =>
         {
-            await state.WriteOrReloadAsync(() =>
-            {
-                _outcomeUnknown = true;
-                DeactivateOnIdle();
-            });
-        }
-        catch when (!_outcomeUnknown)
-        {
-            // Read back: the change was stored after all (its answer was lost) or is gone. The command fails either
-            // way, but its caller may never retry it: the boards are told what is stored now.
-            Teams.TellAgain();
-            throw;
-        }
-    }
+            _outcomeUnknown = true;
+            DeactivateOnIdle();
+        },
+        readBack: Teams.TellAgain);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {

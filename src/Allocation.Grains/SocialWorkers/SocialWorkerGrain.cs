@@ -279,25 +279,9 @@ public sealed partial class SocialWorkerGrain(
         return Task.CompletedTask;
     }
 
-    /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored.</summary>
-    private async Task Write()
-    {
-        var forgotten = false;
-        try
-        {
-            await state.WriteOrReloadAsync(() =>
-            {
-                forgotten = true;
-                DeactivateOnIdle();
-            });
-        }
-        catch when (!forgotten)
-        {
-            // Read back: the change was stored after all (its answer was lost) or is gone; the board is told which.
-            Teams.TellAgain();
-            throw;
-        }
-    }
+    /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored (and
+    /// the board is told what that is: the change after all, or not).</summary>
+    private Task Write() => state.WriteOrReloadAsync(forget: DeactivateOnIdle, readBack: Teams.TellAgain);
 
     /// <summary>Tells the team boards what this worker holds (<see cref="TeamResync"/>).</summary>
     private TeamResync Teams => _teams ??= new TeamResync(this, SyncTeams, logger);
