@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
 using Orleans.Concurrency;
@@ -36,10 +37,10 @@ public sealed class IdDirectoryGrain(IKnownIds ids) : Grain, IIdDirectoryGrain
 }
 
 /// <summary>
-/// The existence check the API makes before it touches a child's or a worker's grain, so an unknown id is answered
-/// with 404 and never activates one: one indexed read of the grain storage (by grain id, without activating it).
-/// Children, workers and teams are never deleted, so an id once found is remembered by each host and not read again
-/// (teams are found in the authority's list, see <c>Known.Team</c>).
+/// The existence check the API makes before it touches a child's, a worker's or a team's grain, so an unknown id is
+/// answered with 404 and never activates one: for a child or a worker, one indexed read of the grain storage (by grain
+/// id, without activating it); for a team, the authority's team list. None is ever deleted, so an id once found is
+/// remembered by each host and not looked up again.
 /// </summary>
 public static class IdDirectory
 {
@@ -55,13 +56,13 @@ public static class IdDirectory
             return true;
         }
 
-        var (grainId, stateName) = kind switch
+        var known = kind switch
         {
-            IdKind.Child => (grains.GetGrain<IChildGrain>(id).GetGrainId(), "child"),
-            IdKind.Worker => (grains.GetGrain<ISocialWorkerGrain>(id).GetGrainId(), "worker"),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Only children and workers are stored under their own grains."),
+            IdKind.Child => grains.GetGrain<IIdDirectoryGrain>(0).IsStored(grains.GetGrain<IChildGrain>(id).GetGrainId(), "child"),
+            IdKind.Worker => grains.GetGrain<IIdDirectoryGrain>(0).IsStored(grains.GetGrain<ISocialWorkerGrain>(id).GetGrainId(), "worker"),
+            _ => grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).HasTeam(id),
         };
-        if (!await grains.GetGrain<IIdDirectoryGrain>(0).IsStored(grainId, stateName))
+        if (!await known)
         {
             return false;
         }
@@ -70,7 +71,7 @@ public static class IdDirectory
         return true;
     }
 
-    public static bool IsFound(IGrainFactory grains, IdKind kind, string id) => Remembering(grains).ContainsKey((kind, id));
+    private static bool IsFound(IGrainFactory grains, IdKind kind, string id) => Remembering(grains).ContainsKey((kind, id));
 
     /// <summary>Remembers an id known to be stored (found, or just created by a command that succeeded).</summary>
     public static void Found(IGrainFactory grains, IdKind kind, string id)

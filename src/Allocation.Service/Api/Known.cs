@@ -1,4 +1,3 @@
-using Allocation.Grains.Authority;
 using Allocation.Grains.Children;
 using Allocation.Grains.Directory;
 using Allocation.Grains.SocialWorkers;
@@ -8,22 +7,7 @@ namespace Allocation.Service.Api;
 /// <summary>Existence checks that never activate the entity's own grain.</summary>
 public static class Known
 {
-    /// <summary>Teams are never deleted, so each host remembers the teams it has found (<see cref="IdDirectory"/>).</summary>
-    public static async Task<bool> Team(IGrainFactory grains, string teamId)
-    {
-        if (IdDirectory.IsFound(grains, IdKind.Team, teamId))
-        {
-            return true;
-        }
-
-        if (!await grains.GetGrain<IAuthorityGrain>(AuthorityGrain.Key).HasTeam(teamId))
-        {
-            return false;
-        }
-
-        IdDirectory.Found(grains, IdKind.Team, teamId);
-        return true;
-    }
+    public static Task<bool> Team(IGrainFactory grains, string teamId) => IdDirectory.Contains(grains, IdKind.Team, teamId);
 
     public static Task<bool> Worker(IGrainFactory grains, string workerId) => IdDirectory.Contains(grains, IdKind.Worker, workerId);
 
