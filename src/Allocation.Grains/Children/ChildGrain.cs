@@ -107,8 +107,8 @@ public sealed partial class ChildGrain(
         S.FamilyId = command.FamilyId ?? S.FamilyId;
         StartClock(now, S.Episode == 1 ? "referral" : "re-referral");
         var receipt = await Commit("refer", command.RequestId, null, command.TeamId, command.By);
-        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, "referred", null, command.By,
-            S.Episode == 1 ? $"{Id} referred to the team" : $"{Id} re-referred (episode {S.Episode})")));
+        await TellTeam(Feed(now, "referred", null, command.By,
+            S.Episode == 1 ? $"{Id} referred to the team" : $"{Id} re-referred (episode {S.Episode})"));
         LogReferred(Id, S.TeamId, S.Episode);
         return new ChildResult(null, View(), receipt);
     }
@@ -191,7 +191,7 @@ public sealed partial class ChildGrain(
         }
 
         await Teams.Tell(Team(fromTeam).ChildLeft(Id, S.Version, Feed(now, "transferred-out", previousWorker, command.By, $"{Id} transferred to {command.ToTeamId}")));
-        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, "transferred-in", null, command.By, $"{Id} transferred in from {fromTeam}")));
+        await TellTeam(Feed(now, "transferred-in", null, command.By, $"{Id} transferred in from {fromTeam}"));
         LogTransferred(Id, fromTeam, S.TeamId);
         return new ChildResult(null, View(), receipt);
     }
@@ -249,7 +249,7 @@ public sealed partial class ChildGrain(
 
         S.CaseRecord = command.Record;
         var receipt = await Commit("case-record", command.RequestId, S.WorkerId, S.TeamId, command.By);
-        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), null));
+        await TellTeam(null);
         return new ChildResult(null, View(), receipt);
     }
 
@@ -303,7 +303,7 @@ public sealed partial class ChildGrain(
         }
 
         var receipt = await Commit("import", $"import:{Id}", S.WorkerId, S.TeamId, null);
-        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), null));
+        await TellTeam(null);
         if (S.Status == ChildStatus.Unallocated && now >= S.Deadline)
         {
             await CheckClock();
@@ -334,8 +334,8 @@ public sealed partial class ChildGrain(
                 BeginPeriod(target, now, command.Reason, command.By, null);
                 await CommitOrRelease("release", command.RequestId, target, command.By, command.WorkerId);
                 await LetGo(command.WorkerId);
-                await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, "reallocated", target, command.By,
-                    $"{Id} moved from {command.WorkerId} to {target} ({command.Reason})")));
+                await TellTeam(Feed(now, "reallocated", target, command.By,
+                    $"{Id} moved from {command.WorkerId} to {target} ({command.Reason})"));
                 return new ReleaseOutcome(Id, ReleaseKind.Moved, target, null);
             }
 
@@ -348,8 +348,8 @@ public sealed partial class ChildGrain(
         StartClock(now, command.Reason);
         await Commit("release", command.RequestId, null, S.TeamId, command.By, command.WorkerId);
         await LetGo(command.WorkerId);
-        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, "returned-to-queue", command.WorkerId, command.By,
-            $"{Id} back in the queue: {command.Reason}")));
+        await TellTeam(Feed(now, "returned-to-queue", command.WorkerId, command.By,
+            $"{Id} back in the queue: {command.Reason}"));
         return new ReleaseOutcome(Id, ReleaseKind.Queued, null, moveRefused);
     }
 
@@ -428,7 +428,7 @@ public sealed partial class ChildGrain(
             text += $" (over ceiling {reservation.Ceiling} by override of {ceilingOverride!.By}: {ceilingOverride.Reason})";
         }
 
-        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), Feed(now, previousWorker is null ? "allocated" : "reallocated", workerId, by, text)));
+        await TellTeam(Feed(now, previousWorker is null ? "allocated" : "reallocated", workerId, by, text));
         LogAllocated(Id, workerId, reservation.Caseload, reservation.Ceiling);
         return new ChildResult(null, View(), receipt);
     }
@@ -482,7 +482,7 @@ public sealed partial class ChildGrain(
         S.Version++;
         await Write();
         await Team(S.TeamId).BreachRaised(new BreachNotice(Id, breach.ClockStartedAt, breach.Deadline, now, S.Version));
-        await Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), null));
+        await TellTeam(null);
         LogBreach(Id, S.TeamId, breach.Deadline);
     }
 
@@ -640,6 +640,9 @@ public sealed partial class ChildGrain(
     }
 
     private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
+
+    /// <summary>The child's summary, after a stored change, to its team's board (with the feed line it makes).</summary>
+    private Task TellTeam(FeedItem? feed) => Teams.Tell(Team(S.TeamId).ChildChanged(Summary(), feed));
 
     /// <summary>What is stored, told to each team whose board may show this child: its own team, and the team the last
     /// transfer took it from. Teams take a summary only when it is newer than the one they hold.</summary>

@@ -92,7 +92,7 @@ public sealed partial class SocialWorkerGrain(
             _removedFrom = previousTeam;
         }
 
-        await Teams.Tell(SyncTeams());
+        await PublishToTeam();
         return new WorkerResult(null, View(), []);
     }
 
@@ -351,7 +351,7 @@ public sealed partial class SocialWorkerGrain(
         }
     }
 
-    private Task PublishToTeam() => Teams.Tell(GrainFactory.GetGrain<ITeamGrain>(S.TeamId).WorkerChanged(S.Summary(Id, _options)));
+    private Task PublishToTeam() => Teams.Tell(SyncTeams());
 
     private WorkerView View() => new(
         Id, S.Name, S.TeamId, S.Role, S.Fte, Ceiling, S.ExplicitCeiling, S.Caseload.Count,
