@@ -207,8 +207,11 @@ public static class NightlyScenario
     private sealed record GeneratedTeam(TeamState State, TeamFacts Facts);
 
     /// <summary>Serves the generated states (teams, their members' facts, the authority's team list) as if read from the database.</summary>
-    private sealed class GeneratedStorage(Dictionary<string, GeneratedTeam> teams) : IGrainStorage, ITeamFacts
+    private sealed class GeneratedStorage(Dictionary<string, GeneratedTeam> teams) : IGrainStorage, ITeamFacts, IClosedCases
     {
+        public Task<IReadOnlyList<ClosedCase>> ReadClosed(string teamId, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<ClosedCase>>([]);
+
         private readonly AuthorityState _authority = new() { Teams = teams.ToDictionary(t => t.Key, t => t.Value.State.Name, StringComparer.Ordinal) };
 
         public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) =>

@@ -5,16 +5,17 @@ namespace Allocation.Grains.Advice;
 
 /// <summary>
 /// Builds a team's forecast input from what its grains already hold (no child or worker is activated): the team's
-/// summaries of its open children and workers, and the cases it closed (<see cref="IClosedCasesGrain"/>), for the
+/// summaries of its open children and workers, and the cases it closed (<see cref="IClosedCases"/>), for the
 /// last weeks' arrivals, allocations and closures, the queue's deadlines, each worker's places and leave.
 /// </summary>
 public static class ForecastReads
 {
     public static async Task<TeamForecast> ForecastTeam(
-        IGrainFactory grains, string teamId, DateTimeOffset now, AllocationOptions rules, AdviceOptions advice, KpiTarget? caseloadTarget = null)
+        IGrainFactory grains, IClosedCases closedCases, string teamId, DateTimeOffset now, AllocationOptions rules, AdviceOptions advice,
+        KpiTarget? caseloadTarget = null)
     {
         var roster = await grains.GetGrain<ITeamGrain>(teamId).GetRoster();
-        var closed = await grains.GetGrain<IClosedCasesGrain>(teamId).List();
+        var closed = await closedCases.ReadClosed(teamId, now.AddDays(-advice.ForecastHistoryDays - 1));
         return PressureForecaster.Forecast(Input(roster, closed, now, advice.ForecastHistoryDays), advice.ForecastDays, rules, caseloadTarget);
     }
 

@@ -219,14 +219,24 @@ public sealed partial class ChildGrain(
             S.ClockStoppedAt = now;
         }
 
-        var receipt = await Commit("close", command.RequestId, null, S.TeamId, command.By, previousWorker);
+        // The closure is stored with the child's state, in the same transaction: the team's closed cases never miss it.
+        S.Closing = new ClosedCase(Summary(), now);
+        CommandReceipt receipt;
+        try
+        {
+            receipt = await Commit("close", command.RequestId, null, S.TeamId, command.By, previousWorker);
+        }
+        finally
+        {
+            S.Closing = null;
+        }
+
         if (previousWorker is not null)
         {
             await LetGo(previousWorker);
         }
 
         await Teams.Tell(Team(S.TeamId).ChildLeft(Id, S.Version, Feed(now, "closed", previousWorker, command.By, $"{Id} closed: {command.Reason}")));
-        await GrainFactory.GetGrain<IClosedCasesGrain>(S.TeamId).Closed(new ClosedCase(Summary(), now));
         return new ChildResult(null, View(), receipt);
     }
 

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Allocation.Grains.Children;
 
 [GenerateSerializer]
-public sealed class ChildState : Teams.ITeamMember
+public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public ChildStatus Status { get; set; }
@@ -41,6 +41,12 @@ public sealed class ChildState : Teams.ITeamMember
 
     /// <summary>An open child is on its team's board; a closed one (or none) is on no board.</summary>
     [JsonIgnore] public string? BoardTeam => Exists && Status != ChildStatus.Closed ? TeamId : null;
+
+    /// <summary>The closure the next write records with this state, in its team's closed cases (not itself stored: set
+    /// by the close command for its write, cleared after it).</summary>
+    [JsonIgnore] public Kpis.ClosedCase? Closing { get => _closing; set => _closing = value; }
+
+    [NonSerialized] private Kpis.ClosedCase? _closing;
 
     /// <summary>What the child's team shows of it, from the child's own facts.</summary>
     public Teams.TeamChildSummary Summary(string childId, DateTimeOffset now, AllocationOptions options)

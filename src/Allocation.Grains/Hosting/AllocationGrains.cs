@@ -13,8 +13,8 @@ public static class AllocationGrains
 {
     /// <summary>
     /// What every grain needs besides its storage: the domain clock (the system's unless one is already registered),
-    /// the allocation rules' options, board publishing, and the readers of teams' facts and of known ids, which are
-    /// the grain storage.
+    /// the allocation rules' options, board publishing, and the readers of teams' facts, closed cases and known ids,
+    /// which are the grain storage.
     /// </summary>
     public static ISiloBuilder AddAllocationGrains(this ISiloBuilder silo)
     {
@@ -25,6 +25,8 @@ public static class AllocationGrains
             ?? throw new InvalidOperationException($"The '{GrainStorage.Name}' grain storage must also read teams' facts ({nameof(ITeamFacts)})."));
         silo.Services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name) as IKnownIds
             ?? throw new InvalidOperationException($"The '{GrainStorage.Name}' grain storage must also say which ids are stored ({nameof(IKnownIds)})."));
+        silo.Services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name) as Kpis.IClosedCases
+            ?? throw new InvalidOperationException($"The '{GrainStorage.Name}' grain storage must also read teams' closed cases ({nameof(Kpis.IClosedCases)})."));
         return silo;
     }
 

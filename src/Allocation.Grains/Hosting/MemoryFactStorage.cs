@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Allocation.Grains.Children;
 using Allocation.Grains.Directory;
+using Allocation.Grains.Kpis;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Orleans.Serialization;
@@ -13,9 +14,12 @@ namespace Allocation.Grains.Hosting;
 /// Grain storage in memory that, like the PostgreSQL storage, files each state under the team it belongs to, so a
 /// team's board can be rebuilt from its members' facts. Each stored state is a private copy; versions are ETags.
 /// </summary>
-public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts, IKnownIds
+public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases
 {
     private readonly ConcurrentDictionary<(GrainId Grain, string StateName), Entry> _states = new();
+
+    // Closures by team, each once by child and episode; written under the lock of _states, with the state recording it.
+    private readonly Dictionary<string, Dictionary<(string Child, int Episode), ClosedCase>> _closed = new(StringComparer.Ordinal);
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -44,6 +48,15 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
         {
             var version = Expect(key, grainState.ETag) + 1;
             _states[key] = new Entry(copy, version, team);
+            if (grainState.State is IRecordsClosure { Closing: { } closing } closure)
+            {
+                if (!_closed.TryGetValue(closure.TeamId, out var cases))
+                {
+                    _closed[closure.TeamId] = cases = [];
+                }
+
+                cases.TryAdd((grainId.Key.ToString()!, closure.Episode), closing);
+            }
             grainState.ETag = version.ToString(CultureInfo.InvariantCulture);
             grainState.RecordExists = true;
         }
@@ -86,6 +99,17 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
         }
 
         return Task.FromResult(new TeamFacts(children, workers));
+    }
+
+    public Task<IReadOnlyList<ClosedCase>> ReadClosed(string teamId, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        lock (_states)
+        {
+            IReadOnlyList<ClosedCase> cases = _closed.TryGetValue(teamId, out var all)
+                ? all.Values.Where(c => c.ClosedAt >= since).OrderBy(c => c.ClosedAt).ToList()
+                : [];
+            return Task.FromResult(cases);
+        }
     }
 
     private long Expect((GrainId, string) key, string? etag)

@@ -2,53 +2,50 @@ using Allocation.Grains.Teams;
 
 namespace Allocation.Grains.Kpis;
 
-/// <summary>
-/// The cases a team closed in the last two years, as each child stood when it closed, for the KPIs that follow
-/// children past their closure: KPI 1's cohorts (12 months from referral), re-referrals and assessments completed in
-/// the period. A projection of the children's own history, kept apart from the team grain so the board's state does
-/// not grow with it; written once per closure.
-/// </summary>
-public interface IClosedCasesGrain : IGrainWithStringKey
-{
-    Task Closed(ClosedCase closed);
-
-    [ReadOnly]
-    Task<IReadOnlyList<ClosedCase>> List();
-}
-
 /// <summary>A closed case: the child's last team summary (referral, worker periods, case record) and when it closed.</summary>
+/// <remarks>
+/// The cases a team closed feed the KPIs that follow children past their closure (KPI 1's cohorts, 12 months from
+/// referral; re-referrals; assessments completed in the period) and the pressure forecast's closures. Each closure is
+/// the child's fact: the grain storage stores it once, in its own row, in the same transaction as the child's state that
+/// records it (<see cref="IRecordsClosure"/>), keyed by child and episode, so a retried write never stores it twice and
+/// a later episode of the same child never overwrites it.
+/// </remarks>
 [GenerateSerializer, Immutable]
 public sealed record ClosedCase(
     [property: Id(0)] TeamChildSummary Summary,
     [property: Id(1)] DateTimeOffset ClosedAt);
 
-[GenerateSerializer]
-public sealed class ClosedCasesState
+/// <summary>A state whose next write also records a closure (null: none), stored with it in one transaction.</summary>
+public interface IRecordsClosure
 {
-    [Id(0)] public List<ClosedCase> Cases { get; set; } = [];
+    /// <summary>The team the case was in when it closed.</summary>
+    string TeamId { get; }
+
+    /// <summary>The episode the closure belongs to: with the child, its key.</summary>
+    int Episode { get; }
+
+    ClosedCase? Closing { get; }
 }
 
-public sealed class ClosedCasesGrain(
-    [PersistentState("closed-cases", GrainStorage.Name)] IPersistentState<ClosedCasesState> state,
-    [FromKeyedServices(AllocationClock.Key)] TimeProvider time) : Grain, IClosedCasesGrain
+/// <summary>Reads the closures the grain storage recorded, by the team the case was in when it closed.</summary>
+public interface IClosedCases
 {
-    /// <summary>Long enough for KPI 1's earlier cohort: its quarter, the quarter after it, 12 months, and the quarter under way.</summary>
+    /// <summary>How long closures are read back: long enough for KPI 1's earlier cohort (its quarter, the quarter
+    /// after it, 12 months, and the quarter under way).</summary>
     public static readonly TimeSpan Kept = TimeSpan.FromDays(2 * 366);
 
-    public async Task Closed(ClosedCase closed)
-    {
-        var cases = state.State.Cases;
-        // A retried closure sends the same summary again: keep one.
-        if (cases.Exists(c => c.Summary.ChildId == closed.Summary.ChildId && c.Summary.Version == closed.Summary.Version))
-        {
-            return;
-        }
+    /// <summary>The cases the team closed at or after <paramref name="since"/>, oldest closure first.</summary>
+    Task<IReadOnlyList<ClosedCase>> ReadClosed(string teamId, DateTimeOffset since, CancellationToken cancellationToken = default);
+}
 
-        var since = time.GetUtcNow() - Kept;
-        cases.RemoveAll(c => (c.Summary.ReferredAt ?? c.ClosedAt) < since);
-        cases.Add(closed);
-        await state.WriteStateAsync();
-    }
+/// <summary>
+/// The state of the grain that kept each team's closed cases in one list before closures had rows of their own, which
+/// rewrote the whole list on every closure. Kept only so that storage written then can be moved to the rows.
+/// </summary>
+[GenerateSerializer]
+public sealed class LegacyClosedCasesState
+{
+    public const string StateName = "closed-cases";
 
-    public Task<IReadOnlyList<ClosedCase>> List() => Task.FromResult<IReadOnlyList<ClosedCase>>(state.State.Cases.ToList());
+    [Id(0)] public List<ClosedCase> Cases { get; set; } = [];
 }

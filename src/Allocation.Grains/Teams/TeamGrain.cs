@@ -19,6 +19,7 @@ public sealed partial class TeamGrain(
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     IBoardPublisher boards,
     ITeamFacts facts,
+    Kpis.IClosedCases closedCases,
     ILogger<TeamGrain> logger) : Grain, ITeamGrain, IRemindable
 {
     private const int BreachesKept = 500;
@@ -141,7 +142,7 @@ public sealed partial class TeamGrain(
 
     public async Task<Kpis.TeamMeasures> GetMeasures(DateTimeOffset at)
     {
-        var closed = await GrainFactory.GetGrain<Kpis.IClosedCasesGrain>(Id).List();
+        var closed = await closedCases.ReadClosed(Id, at - Kpis.IClosedCases.Kept);
         return Kpis.ThresholdChecks.Measure(new Kpis.TeamSnapshot(S.EstablishmentFte, _projection.Workers, _projection.Children, S.Breaches, closed), at, _options);
     }
 

@@ -1,5 +1,6 @@
 using Allocation.Grains;
 using Allocation.Grains.Advice;
+using Allocation.Grains.Kpis;
 using Allocation.Grains.Children;
 using Allocation.Service.Jobs;
 using Allocation.Service.Security;
@@ -81,8 +82,8 @@ public static class AdviceApi
             .WithSummary("The 7-day pressure forecast of the authority and each team: for each day the children expected to be waiting, the 24-hour breaches expected, the share of caseloads at or under ceiling and the RAG, with a headline (\"red from Thursday, 3 breaches expected\"). From the last weeks' referrals by weekday, each team's allocation rate, recorded leave and places. Leaders.");
 
         forecasts.MapGet("/teams/{teamId}/forecast", async Task<Results<Ok<TeamForecast>, ProblemHttpResult>> (
-            string teamId, IGrainFactory grains, HttpContext http, IOptions<AllocationOptions> rules, IOptions<AdviceOptions> advice,
-            IOptions<NightlyChecksOptions> nightly, [FromKeyedServices(AllocationClock.Key)] TimeProvider time) =>
+            string teamId, IGrainFactory grains, IClosedCases closedCases, HttpContext http, IOptions<AllocationOptions> rules,
+            IOptions<AdviceOptions> advice, IOptions<NightlyChecksOptions> nightly, [FromKeyedServices(AllocationClock.Key)] TimeProvider time) =>
         {
             if (!Problems.IsValidId(teamId) || !await Known.Team(grains, teamId))
             {
@@ -94,7 +95,7 @@ public static class AdviceApi
                 return forbidden;
             }
 
-            return TypedResults.Ok(await ForecastReads.ForecastTeam(grains, teamId, time.GetUtcNow(), rules.Value, advice.Value, nightly.Value.CaseloadTarget));
+            return TypedResults.Ok(await ForecastReads.ForecastTeam(grains, closedCases, teamId, time.GetUtcNow(), rules.Value, advice.Value, nightly.Value.CaseloadTarget));
         }).RequireAuthorization(Policies.TeamManagement)
           .WithSummary("The team's 7-day pressure forecast (as in /api/forecast). Practice managers of the team and leaders.");
 

@@ -16,6 +16,7 @@ public sealed record ForecastOverview(DateTimeOffset At, TeamForecast Authority,
 /// </summary>
 public sealed class PressureForecasts(
     IGrainFactory grains,
+    IClosedCases closedCases,
     IForecastStore store,
     IOptions<AllocationOptions> rules,
     IOptions<AdviceOptions> advice,
@@ -28,7 +29,7 @@ public sealed class PressureForecasts(
         await Parallel.ForEachAsync(
             Enumerable.Range(0, teams.Count),
             new ParallelOptions { MaxDegreeOfParallelism = nightly.Value.MaxParallelTeams, CancellationToken = cancellationToken },
-            async (i, _) => forecasts[i] = await ForecastReads.ForecastTeam(grains, teams[i].Id, at, rules.Value, advice.Value, nightly.Value.CaseloadTarget));
+            async (i, _) => forecasts[i] = await ForecastReads.ForecastTeam(grains, closedCases, teams[i].Id, at, rules.Value, advice.Value, nightly.Value.CaseloadTarget));
         var ordered = forecasts.OrderBy(f => f.TeamId, StringComparer.Ordinal).ToList();
         return new ForecastOverview(at, PressureForecaster.Combine(ForecastApiIds.Authority, "The authority", at, ordered, nightly.Value.CaseloadTarget), ordered);
     }

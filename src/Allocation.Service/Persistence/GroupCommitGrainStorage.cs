@@ -1,5 +1,6 @@
 using Allocation.Grains.Children;
 using Allocation.Grains.Directory;
+using Allocation.Grains.Kpis;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Npgsql;
@@ -22,7 +23,7 @@ namespace Allocation.Service.Persistence;
 /// Each row of a state that belongs to a team's board (<see cref="ITeamMember"/>: an open child, a worker) carries
 /// that team's id, indexed, so a team rebuilds its board from its members' rows with one query (<see cref="ITeamFacts"/>).
 /// </remarks>
-public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IKnownIds, IAsyncDisposable
+public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases, IAsyncDisposable
 {
     public const string Kind = "GroupCommit";
 
@@ -47,11 +48,73 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         create index if not exists {Table}_team on {Table} (team_id) where team_id is not null
         """;
 
+    /// <summary>Each case's closure, once: written in the transaction of the child's state that records it (<see cref="IRecordsClosure"/>).</summary>
+    public const string ClosedTable = "allocation_closed_case";
+
+    public static readonly string CreateClosedTableSql = $"""
+        create table if not exists {ClosedTable}
+        (
+            child_id text not null,
+            episode integer not null,
+            team_id text not null,
+            closed_at timestamptz not null,
+            payload bytea not null,
+            primary key (child_id, episode)
+        );
+        create index if not exists {ClosedTable}_team on {ClosedTable} (team_id, closed_at)
+        """;
+
     /// <summary>
-    /// Creates the table, or adds the team column to one written before it existed and files each open child and
-    /// worker already stored under its team (once: only when the column is added).
+    /// Creates the tables; adds the team column to a state table written before it existed and files each open child
+    /// and worker already stored under its team (once: only when the column is added); and moves the closed-case lists
+    /// of an earlier version, one state per team, to rows of their own.
     /// </summary>
     public static async Task EnsureSchemaAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
+    {
+        await EnsureStateTableAsync(connection, serializer, cancellationToken);
+        await EnsureClosedTableAsync(connection, serializer, cancellationToken);
+    }
+
+    private static async Task EnsureClosedTableAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var create = new NpgsqlCommand(CreateClosedTableSql, connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var moved = new List<(string Team, ClosedCase Case)>();
+        await using (var rows = new NpgsqlCommand(
+            $"delete from {Table} where state_name = '{LegacyClosedCasesState.StateName}' returning grain_id, payload", connection, transaction))
+        await using (var reader = await rows.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var grainId = reader.GetString(0);
+                var team = grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..];
+                var legacy = serializer.Deserialize<LegacyClosedCasesState>(new BinaryData(await reader.GetFieldValueAsync<byte[]>(1, cancellationToken)));
+                moved.AddRange((legacy?.Cases ?? []).Select(c => (team, c)));
+            }
+        }
+
+        foreach (var (team, closed) in moved)
+        {
+            await using var insert = new NpgsqlCommand(
+                $"insert into {ClosedTable} (child_id, episode, team_id, closed_at, payload) values ($1, $2, $3, $4, $5) on conflict do nothing", connection, transaction);
+            // The lists kept no episode number: the child's version at closure (negated, apart from real episodes)
+            // tells one of its closures from another.
+            insert.Parameters.Add(new NpgsqlParameter { Value = closed.Summary.ChildId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = -(int)Math.Min(closed.Summary.Version, int.MaxValue) });
+            insert.Parameters.Add(new NpgsqlParameter { Value = team });
+            insert.Parameters.Add(new NpgsqlParameter { Value = closed.ClosedAt.ToUniversalTime() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = serializer.Serialize(closed).ToArray() });
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static async Task EnsureStateTableAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
     {
         await using (var exists = new NpgsqlCommand(
             $"select to_regclass('{Table}') is null or exists (select 1 from information_schema.columns where table_name = '{Table}' and column_name = 'team_id')", connection))
@@ -168,10 +231,56 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             command.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Bigint });
         }
 
-        await Enqueue(new PendingWrite(id, command), stateName, grainId, grainState.ETag);
         var newVersion = (expected ?? 0) + 1;
+        await Enqueue(new PendingWrite(id, command, Closure(grainState.State, id, stateName, newVersion)), stateName, grainId, grainState.ETag);
         grainState.ETag = newVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
+    }
+
+    /// <summary>
+    /// The closure a state records, as a row written after the state's own in the same batch, and only if that write
+    /// stored it: a stale write (another version stored) records nothing. <c>xmin</c> is the transaction that wrote the
+    /// row version, so the check is this transaction's write, not an equal version written by another.
+    /// </summary>
+    private NpgsqlBatchCommand? Closure<T>(T state, string grainId, string stateName, long version)
+    {
+        if (state is not IRecordsClosure { Closing: { } closing } closure)
+        {
+            return null;
+        }
+
+        var command = new NpgsqlBatchCommand($"""
+            insert into {ClosedTable} (child_id, episode, team_id, closed_at, payload)
+            select $1, $2, $3, $4, $5
+            where exists (select 1 from {Table} where grain_id = $6 and state_name = $7 and version = $8
+                          and xmin::text::bigint = txid_current() % 4294967296)
+            on conflict do nothing
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = closing.Summary.ChildId, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = closure.Episode, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(new NpgsqlParameter { Value = closure.TeamId, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = closing.ClosedAt.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = _serializer.Serialize(closing).ToArray(), NpgsqlDbType = NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter { Value = grainId, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = stateName, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return command;
+    }
+
+    /// <summary>The cases the team closed since the given time, read by the team's index.</summary>
+    public async Task<IReadOnlyList<ClosedCase>> ReadClosed(string teamId, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        var cases = new List<ClosedCase>();
+        await using var command = _dataSource.CreateCommand($"select payload from {ClosedTable} where team_id = $1 and closed_at >= $2 order by closed_at");
+        command.Parameters.Add(new NpgsqlParameter { Value = teamId, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = since.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            cases.Add(_serializer.Deserialize<ClosedCase>(new BinaryData(await reader.GetFieldValueAsync<byte[]>(0, cancellationToken)))!);
+        }
+
+        return cases;
     }
 
     /// <summary>Whether the grain's state has a row: one read of the primary key.</summary>
@@ -260,6 +369,10 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         foreach (var write in writes.OrderBy(w => w.GrainId, StringComparer.Ordinal))
         {
             batch.BatchCommands.Add(write.Command);
+            if (write.Then is { } then)
+            {
+                batch.BatchCommands.Add(then);
+            }
         }
 
         await batch.ExecuteNonQueryAsync();
@@ -268,8 +381,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         return writes.Select(w => w.Command.RecordsAffected == 1).ToList();
     }
 
-    /// <summary>A queued write: its grain (the order rows are locked in) and its statement.</summary>
-    private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command);
+    /// <summary>A queued write: its grain (the order rows are locked in), its statement and one to run after it.</summary>
+    private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command, NpgsqlBatchCommand? Then = null);
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Error, Message = "Grain storage {Name}: a batch of {Count} writes failed; none of it was committed")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string name, int count);

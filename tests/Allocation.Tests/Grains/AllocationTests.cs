@@ -225,6 +225,31 @@ public class AllocationTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Each_closure_is_recorded_once_for_the_team_it_closed_in_even_when_retried()
+    {
+        var team = await _s.Team();
+        var other = await _s.Team("other");
+        var worker = await _s.Worker("w", team);
+        var child = await _s.Allocated("c", team, worker);
+        var since = fixture.Time.GetUtcNow();
+
+        var close = new CloseChild(_s.NewRequestId(), "no further action");
+        Assert.Null((await _s.Child(child).Close(close)).Refusal);
+        Assert.Null((await _s.Child(child).Close(close)).Refusal); // the same request again: its receipt, not a second closure
+        fixture.Time.Advance(TimeSpan.FromHours(1));
+        Assert.Null((await _s.Child(child).Refer(new ReferChild(_s.NewRequestId(), other))).Refusal);
+        Assert.Null((await _s.Child(child).Close(new CloseChild(_s.NewRequestId(), "moved away"))).Refusal);
+
+        var first = Assert.Single(await fixture.ClosedCases.ReadClosed(team, since));
+        Assert.Equal(child, first.Summary.ChildId);
+        Assert.Equal(worker, Assert.Single(first.Summary.RecentPeriods).WorkerId);
+        Assert.Equal(since, first.ClosedAt);
+        var second = Assert.Single(await fixture.ClosedCases.ReadClosed(other, since));
+        Assert.Equal(since + TimeSpan.FromHours(1), second.ClosedAt);
+        Assert.Empty(await fixture.ClosedCases.ReadClosed(team, since + TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
     public async Task Referring_an_open_child_again_is_refused()
     {
         var team = await _s.Team();

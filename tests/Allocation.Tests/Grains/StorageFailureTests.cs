@@ -153,7 +153,7 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
 /// <summary>Memory storage that can fail one child's next write (after storing it, or before) and then every read of
 /// it, as a database that goes down mid-write does, until healed (or answer the reads at once, as one that is back);
 /// and fail the reads a team's board is built from.</summary>
-public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts, IKnownIds
+public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts, IKnownIds, Allocation.Grains.Kpis.IClosedCases
 {
     private readonly ConcurrentDictionary<string, bool> _failWrite = new();
     private readonly ConcurrentDictionary<string, bool> _down = new();
@@ -212,6 +212,9 @@ public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITe
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
 
     public Task<bool> IsStored(GrainId grainId, string stateName) => inner.IsStored(grainId, stateName);
+
+    public Task<IReadOnlyList<Allocation.Grains.Kpis.ClosedCase>> ReadClosed(string teamId, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        inner.ReadClosed(teamId, since, cancellationToken);
 
     public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) =>
         _teamsDown.ContainsKey(teamId) ? throw new IOException("database down") : inner.Read(teamId, cancellationToken);

@@ -18,6 +18,9 @@ public class ClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
+    /// <summary>The closed cases the silo's grain storage recorded.</summary>
+    public Allocation.Grains.Kpis.IClosedCases ClosedCases => Cluster.Silos[0].SiloHost.Services.GetRequiredService<Allocation.Grains.Kpis.IClosedCases>();
+
     protected virtual void Configure(AllocationOptions options)
     {
     }

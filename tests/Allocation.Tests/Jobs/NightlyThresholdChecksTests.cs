@@ -63,7 +63,7 @@ public class NightlyThresholdChecksTests(SeededAuthorityFixture authority) : ICl
 
     private NightlyThresholdChecks Job(IReportStore store, TimeProvider? time = null) => new(
         authority.Cluster.Grains, store, _boards,
-        new PressureForecasts(authority.Cluster.Grains, _forecasts, Microsoft.Extensions.Options.Options.Create(new Allocation.Grains.AllocationOptions()),
+        new PressureForecasts(authority.Cluster.Grains, authority.Cluster.ClosedCases, _forecasts, Microsoft.Extensions.Options.Options.Create(new Allocation.Grains.AllocationOptions()),
             Microsoft.Extensions.Options.Options.Create(new Allocation.Grains.Advice.AdviceOptions()), Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions())),
         Microsoft.Extensions.Options.Options.Create(new NightlyChecksOptions()),
         time ?? authority.Cluster.Time, NullLogger<NightlyThresholdChecks>.Instance);

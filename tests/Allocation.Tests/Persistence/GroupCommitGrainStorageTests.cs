@@ -1,5 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Allocation.Grains;
+using Allocation.Grains.Children;
+using Allocation.Grains.Kpis;
+using Allocation.Grains.Teams;
 using Allocation.Service.Persistence;
 using Allocation.Tests.Infrastructure;
 using static Allocation.Tests.Infrastructure.ApiCalls;
@@ -142,6 +146,80 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         Assert.False(read.RecordExists);
     }
 
+    [PostgresFact]
+    public async Task A_closure_is_stored_once_with_the_write_that_records_it_and_never_by_a_stale_write()
+    {
+        var database = await NewDatabaseAsync();
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+        }
+
+        await using var storage = Create(database);
+        var id = GrainId.Create("child", "c1");
+        var closedAt = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
+        var child = new GrainState<ChildState>(new ChildState { Exists = true, TeamId = "t1", Episode = 1, Status = ChildStatus.Allocated });
+        await storage.WriteStateAsync("child", id, child);
+        var outdated = new GrainState<ChildState>(new ChildState { Exists = true, TeamId = "t1", Episode = 2, Status = ChildStatus.Closed })
+        {
+            ETag = child.ETag,
+            RecordExists = true,
+        };
+        outdated.State!.Closing = Closed("c1", 2, closedAt.AddDays(1));
+
+        child.State!.Status = ChildStatus.Closed;
+        child.State.Closing = Closed("c1", 1, closedAt);
+        await storage.WriteStateAsync("child", id, child);
+        // Stale: it expects version 1 and would write 2, which is stored, but by another write.
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("child", id, outdated));
+        await storage.WriteStateAsync("child", id, child); // written again with the same closure: still one
+
+        var stored = Assert.Single(await storage.ReadClosed("t1", closedAt));
+        Assert.Equal(("c1", 1, closedAt), (stored.Summary.ChildId, stored.Summary.Version, stored.ClosedAt));
+        Assert.Empty(await storage.ReadClosed("t1", closedAt.AddMilliseconds(1)));
+        Assert.Empty(await storage.ReadClosed("t2", closedAt));
+        Assert.Equal(1L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.ClosedTable}"));
+    }
+
+    [PostgresFact]
+    public async Task Closed_case_lists_of_an_earlier_version_move_to_rows_of_their_own_once()
+    {
+        var database = await NewDatabaseAsync();
+        var at = new DateTimeOffset(2026, 10, 1, 12, 0, 0, TimeSpan.Zero);
+        var legacy = new LegacyClosedCasesState { Cases = [Closed("c1", 4, at), Closed("c2", 7, at.AddDays(3)), Closed("c1", 9, at.AddDays(5))] };
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using (var insert = new NpgsqlCommand(
+                $"insert into {GroupCommitGrainStorage.Table} (grain_id, state_name, version, payload) values ('closedcases/t1', '{LegacyClosedCasesState.StateName}', 3, $1)", connection))
+            {
+                insert.Parameters.Add(new NpgsqlParameter { Value = Serializer.Serialize(legacy).ToArray() });
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+        }
+
+        await using var storage = Create(database);
+        var moved = await storage.ReadClosed("t1", at);
+        Assert.Equal([("c1", 4L), ("c2", 7L), ("c1", 9L)], moved.Select(c => (c.Summary.ChildId, c.Summary.Version)));
+        Assert.Equal(2, (await storage.ReadClosed("t1", at.AddDays(1))).Count);
+        Assert.Equal(0L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.Table} where state_name = '{LegacyClosedCasesState.StateName}'"));
+    }
+
+    private static ClosedCase Closed(string childId, long version, DateTimeOffset at) =>
+        new(new TeamChildSummary(childId, version, null, null, at.AddDays(-30), at.AddDays(-29), "referral", false, 1, [], null, at.AddDays(-30)), at);
+
+    private static async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     private async Task<string> NewDatabaseAsync()
     {
         var database = await postgres.CreateDatabaseAsync();
@@ -152,9 +230,11 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         return database;
     }
 
+    private static readonly IGrainStorageSerializer Serializer =
+        new SystemTextJsonGrainStorageSerializer(Options.Create(new SystemTextJsonGrainStorageSerializerOptions()));
+
     private static GroupCommitGrainStorage Create(string connectionString, int writers = 2) =>
-        new("test", NpgsqlDataSource.Create(connectionString),
-            new SystemTextJsonGrainStorageSerializer(Options.Create(new SystemTextJsonGrainStorageSerializerOptions())),
+        new("test", NpgsqlDataSource.Create(connectionString), Serializer,
             new GroupCommitOptions { Writers = writers }, NullLogger<GroupCommitGrainStorage>.Instance);
 
     /// <summary>Transaction ids handed out so far: every transaction that writes takes one.</summary>
