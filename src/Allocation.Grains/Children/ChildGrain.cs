@@ -378,8 +378,20 @@ public sealed partial class ChildGrain(
 
     public async Task CheckClock()
     {
-        if (!S.Exists || S.Status != ChildStatus.Unallocated || S.ClockBreached || S.Deadline is not { } deadline)
+        if (!S.Exists || S.Status != ChildStatus.Unallocated || S.Deadline is not { } deadline)
         {
+            return;
+        }
+
+        if (S.ClockBreached)
+        {
+            // Asked again about a breach already stored: the team has not recorded its escalation (the call that told
+            // it failed, or the process died after the child's write), so it is told again; it escalates each once.
+            if (S.Breaches?.LastOrDefault(b => b.Deadline == deadline && b.TeamId == S.TeamId) is { } stored)
+            {
+                await Team(S.TeamId).BreachRaised(new BreachNotice(Id, stored.ClockStartedAt, stored.Deadline, stored.RecordedAt, S.Version));
+            }
+
             return;
         }
 

@@ -164,13 +164,25 @@ public sealed partial class TeamGrain(
         S.ClocksWatched = true;
     }
 
-    /// <summary>Asks each waiting child whose deadline has passed to check its clock (one-way: the child records the
-    /// breach and tells the team), then sets the timer for the next deadline.</summary>
+    /// <summary>Asks each waiting child whose deadline has passed, and whose breach the team has not escalated, to check
+    /// its clock (one-way: the child records the breach, or finds it recorded, and tells the team), then sets the timer
+    /// for the next deadline. A breach the child stored but the team never heard of is so escalated at the latest on
+    /// the team's next activation or reminder.</summary>
     private void CheckDueClocks(bool askAgain)
     {
         var now = time.GetUtcNow();
-        foreach (var child in _projection.Waiting.Where(c => c.Deadline <= now).ToList())
+        var due = _projection.Overdue(now).ToList();
+        var escalated = due.Count == 0 ? [] : S.Breaches.Select(b => (b.ChildId, b.Deadline)).ToHashSet();
+        // Escalations beyond the newest BreachesKept are no longer listed: a breach older than every one listed was
+        // escalated then, and is not raised again.
+        var forgottenBefore = S.Breaches.Count >= BreachesKept ? S.Breaches.Min(b => b.Deadline) : DateTimeOffset.MinValue;
+        foreach (var child in due)
         {
+            if (escalated.Contains((child.ChildId, child.Deadline)) || (child.Breached && child.Deadline < forgottenBefore))
+            {
+                continue;
+            }
+
             if (askAgain || !_asked.TryGetValue(child.ChildId, out var asked) || asked != child.Deadline)
             {
                 _asked[child.ChildId] = child.Deadline;

@@ -45,6 +45,9 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
     /// <summary>The children waiting for a worker whose clock has not yet been recorded as breached.</summary>
     public IEnumerable<TeamChildSummary> Waiting => _children.Values.Where(c => c.WorkerId is null && !c.Breached);
 
+    /// <summary>The children waiting for a worker whose deadline has passed, breach recorded or not.</summary>
+    public IEnumerable<TeamChildSummary> Overdue(DateTimeOffset now) => _children.Values.Where(c => c.WorkerId is null && c.Deadline <= now);
+
     public Change WorkerChanged(TeamWorkerSummary worker)
     {
         _workers[worker.WorkerId] = worker;

@@ -134,6 +134,31 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
         }, "The team's board did not come to show the referral");
     }
 
+    [Fact]
+    public async Task A_breach_stored_while_its_team_cannot_be_told_is_escalated_when_the_team_can()
+    {
+        var team = "unreachable-" + Guid.NewGuid().ToString("N")[..8];
+        fixture.Storage.FailTeam(team);
+        var child = "c-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Null((await _s.Child(child).Refer(new ReferChild(_s.NewRequestId(), team, "pm"))).Refusal);
+        fixture.Time.Advance(TimeSpan.FromHours(25));
+
+        // The child stores its breach; telling the team fails (it cannot activate while the database is down).
+        await Assert.ThrowsAnyAsync<Exception>(() => _s.Child(child).CheckClock());
+        Assert.True(fixture.Storage.StoredChild(child)!.ClockBreached);
+
+        // Once the team can activate, it asks its overdue children again and the breach is escalated, once.
+        fixture.Storage.HealTeam(team);
+        var board = await WaitAsync(async () =>
+        {
+            var board = await _s.TeamGrain(team).GetBoard();
+            return board.RecentBreaches.Any(b => b.ChildId == child) ? board : null;
+        }, "The breach was never escalated to the team");
+        Assert.Contains(TeamGrain.HeadOfService, Assert.Single(board.RecentBreaches, b => b.ChildId == child).EscalatedTo);
+        await _s.Child(child).CheckClock();
+        Assert.Single((await _s.TeamGrain(team).GetBoard()).RecentBreaches, b => b.ChildId == child);
+    }
+
     private static async Task<T> WaitAsync<T>(Func<Task<T?>> settled, string failure = "The child and the worker did not agree with the stored state") where T : class
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
