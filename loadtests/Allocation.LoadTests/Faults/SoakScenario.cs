@@ -28,6 +28,7 @@ public static class SoakScenario
           --rate R            commands per second, mixed (default 125: half the durable capacity measured)
           --concurrency N     senders (default 32)
           --children N        children the load works on (default 1000)
+          --teams N           teams, each with 8 workers of ceiling 10 (default 6)
           --warmup N          minutes left out of the slopes (default 5)
           --results DIR       where to write the results file (default loadtests/results)
         """;
@@ -37,16 +38,17 @@ public static class SoakScenario
         if (!OptionValues.TryRead(args, 1, Usage, values => (
                 Dll: values.Take("service") ?? throw new ArgumentException("--service is required."),
                 Minutes: (int)values.Number("minutes", 30), Rate: values.Number("rate", 125), Concurrency: (int)values.Number("concurrency", 32),
-                Children: (int)values.Number("children", 1000), WarmUp: (int)values.Number("warmup", 5), Results: values.Take("results")),
+                Children: (int)values.Number("children", 1000), Teams: (int)values.Number("teams", 6), WarmUp: (int)values.Number("warmup", 5),
+                Results: values.Take("results")),
             out var o))
         {
             return 2;
         }
 
-        var (dll, minutes, rate, concurrency, children, warmUp, results) = o;
-        var report = await SoakAsync(dll, minutes, rate, concurrency, children, warmUp, Console.WriteLine);
+        var (dll, minutes, rate, concurrency, children, teams, warmUp, results) = o;
+        var report = await SoakAsync(dll, minutes, rate, concurrency, children, warmUp, Console.WriteLine, teams);
         var all = report.PerMinute.Skip(report.WarmUpMinutes).DefaultIfEmpty().ToList();
-        var row = $"| soak | {rate:0}/s mixed commands, {concurrency} senders, {minutes} min | none | {report.Acknowledged}; {report.Refused} refused by rule | " +
+        var row = $"| soak | {rate:0}/s mixed commands, {concurrency} senders, {children:N0} children, {teams} teams × 8 workers, {minutes} min | none | {report.Acknowledged}; {report.Refused} refused by rule | " +
             $"{report.Invariants.Lost} | {report.Invariants.Duplicated} | {report.Invariants.Violations.Count} (+{report.Invariants.BoardViolations.Count} boards) | " +
             $"after {report.WarmUpMinutes} min: p50 {all.Min(m => m?.P50Ms):0.0}–{all.Max(m => m?.P50Ms):0.0} ms, p99 {all.Min(m => m?.P99Ms):0.0}–{all.Max(m => m?.P99Ms):0.0} ms a minute, " +
             $"p99 slope {report.P99SlopeMsPerMinute:0.00} ms/min; resident {all.Min(m => m?.ResidentMb):0}–{all.Max(m => m?.ResidentMb):0} MB, slope {report.ResidentSlopeMbPerMinute:0.00} MB/min; " +
@@ -54,7 +56,7 @@ public static class SoakScenario
         return FaultScenarios.Finish(report.Checks, "faults-soak", report with { Command = "faults soak " + string.Join(' ', args[1..]) }, results, row);
     }
 
-    public static async Task<SoakReport> SoakAsync(string dll, int minutes, double rate, int concurrency, int children, int warmUp, Action<string> log)
+    public static async Task<SoakReport> SoakAsync(string dll, int minutes, double rate, int concurrency, int children, int warmUp, Action<string> log, int teams = 6)
     {
         var machine = Machine.Describe();
         var runId = $"fs-{DateTime.UtcNow:HHmmss}-{Random.Shared.Next(0x1000):x3}";
@@ -64,7 +66,7 @@ public static class SoakScenario
         var tally = new ClientTally();
         using var admin = new CommandClient(service.Url, "U-ADMIN", tally);
         using var manager = new CommandClient(service.Url, "U-HOS", tally);
-        var load = await CommandLoad.SetUpAsync(admin, runId, teams: 6, workersPerTeam: 8, ceiling: 10, children);
+        var load = await CommandLoad.SetUpAsync(admin, runId, teams, workersPerTeam: 8, ceiling: 10, children);
         var window = new List<double>();
         load.Answered = ms =>
         {
