@@ -249,11 +249,12 @@ public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITe
 
 public sealed class FailingStorageCluster : ClusterFixture
 {
-    public FailingStorage Storage { get; private set; } = null!;
+    /// <summary>The silo's storage (made on first use, so a test that runs alone can reach it before any grain has).</summary>
+    public FailingStorage Storage => (FailingStorage)Cluster.Silos[0].SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
 
     protected override void ConfigureSilo(ISiloBuilder silo) =>
         silo.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, _) =>
-            Storage = new FailingStorage(new MemoryFactStorage(sp.GetRequiredService<DeepCopier>())));
+            new FailingStorage(new MemoryFactStorage(sp.GetRequiredService<DeepCopier>())));
 }
 
 [CollectionDefinition(Name)]
