@@ -77,6 +77,15 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
 
     private static async Task EnsureClosedTableAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
     {
+        // Once: the lists can only have been written before the table existed, and finding them reads the whole state table.
+        await using (var exists = new NpgsqlCommand($"select to_regclass('{ClosedTable}') is not null", connection))
+        {
+            if ((bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return;
+            }
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var create = new NpgsqlCommand(CreateClosedTableSql, connection, transaction))
         {
