@@ -61,6 +61,8 @@ public sealed class LiveBoardsTests(BrowserApp app, ITestOutputHelper output)
         await Refer("C-B1002");
         var item = board.Locator("li.queue-item[data-child='C-B1002']");
         await Expect(item).ToBeVisibleAsync();
+        // The item grows when its recommendations arrive: a drag begun before then can start on whatever moved under it.
+        await Expect(item.Locator(".recs .recs-label")).ToBeVisibleAsync();
 
         await item.Locator(".child").DragToAsync(card); // by the child's id: the item's controls are not drag handles
 
