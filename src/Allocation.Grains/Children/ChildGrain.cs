@@ -389,7 +389,7 @@ public sealed partial class ChildGrain(
             // it failed, or the process died after the child's write), so it is told again; it escalates each once.
             if (S.Breaches?.LastOrDefault(b => b.Deadline == deadline && b.TeamId == S.TeamId) is { } stored)
             {
-                await Team(S.TeamId).BreachRaised(new BreachNotice(Id, stored.ClockStartedAt, stored.Deadline, stored.RecordedAt, S.Version));
+                await Escalate(stored);
             }
 
             return;
@@ -503,10 +503,14 @@ public sealed partial class ChildGrain(
         (S.Breaches ??= []).Add(breach);
         S.Version++;
         await Write();
-        await Team(S.TeamId).BreachRaised(new BreachNotice(Id, breach.ClockStartedAt, breach.Deadline, now, S.Version));
+        await Escalate(breach);
         await TellTeam(null);
         LogBreach(Id, S.TeamId, breach.Deadline);
     }
+
+    /// <summary>Tells the breach's team, which escalates each breach once.</summary>
+    private Task Escalate(Breach breach) =>
+        Team(breach.TeamId).BreachRaised(new BreachNotice(Id, breach.ClockStartedAt, breach.Deadline, breach.RecordedAt, S.Version));
 
     private Refusal? OpenRefusal()
     {

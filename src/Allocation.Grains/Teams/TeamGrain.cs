@@ -172,21 +172,24 @@ public sealed partial class TeamGrain(
     {
         var now = time.GetUtcNow();
         var due = _projection.Overdue(now).ToList();
-        var escalated = due.Count == 0 ? [] : S.Breaches.Select(b => (b.ChildId, b.Deadline)).ToHashSet();
-        // Escalations beyond the newest BreachesKept are no longer listed: a breach older than every one listed was
-        // escalated then, and is not raised again.
-        var forgottenBefore = S.Breaches.Count >= BreachesKept ? S.Breaches.Min(b => b.Deadline) : DateTimeOffset.MinValue;
-        foreach (var child in due)
+        if (due.Count > 0)
         {
-            if (escalated.Contains((child.ChildId, child.Deadline)) || (child.Breached && child.Deadline < forgottenBefore))
+            var escalated = S.Breaches.Select(b => (b.ChildId, b.Deadline)).ToHashSet();
+            // Escalations beyond the newest BreachesKept are no longer listed: a breach older than every one listed was
+            // escalated then, and is not raised again.
+            var forgottenBefore = S.Breaches.Count >= BreachesKept ? S.Breaches.Min(b => b.Deadline) : DateTimeOffset.MinValue;
+            foreach (var child in due)
             {
-                continue;
-            }
+                if (escalated.Contains((child.ChildId, child.Deadline)) || (child.Breached && child.Deadline < forgottenBefore))
+                {
+                    continue;
+                }
 
-            if (askAgain || !_asked.TryGetValue(child.ChildId, out var asked) || asked != child.Deadline)
-            {
-                _asked[child.ChildId] = child.Deadline;
-                _ = GrainFactory.GetGrain<IChildGrain>(child.ChildId).CheckClockInBackground();
+                if (askAgain || !_asked.TryGetValue(child.ChildId, out var asked) || asked != child.Deadline)
+                {
+                    _asked[child.ChildId] = child.Deadline;
+                    _ = GrainFactory.GetGrain<IChildGrain>(child.ChildId).CheckClockInBackground();
+                }
             }
         }
 
