@@ -21,6 +21,7 @@ public sealed partial class ChildGrain(
     [PersistentState("child", GrainStorage.Name)] IPersistentState<ChildState> state,
     IOptions<AllocationOptions> options,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
+    ICommandReceipts storedReceipts,
     ILogger<ChildGrain> logger) : Grain, IChildGrain, IRemindable
 {
     /// <summary>Each child had a reminder of its own before the teams watched the clocks; one still registered
@@ -31,8 +32,19 @@ public sealed partial class ChildGrain(
     /// How long a command's receipt is kept to answer a retry with the same request id. Retries come within minutes
     /// (a lost answer, a 503 asking for one); a request id seen again after this is a new command, evaluated afresh.
     /// </summary>
-    public static readonly TimeSpan ReceiptRetryWindow = TimeSpan.FromHours(24);
+    public static readonly TimeSpan ReceiptRetryWindow = ICommandReceipts.RetryWindow;
     private readonly AllocationOptions _options = options.Value;
+
+    /// <summary>The receipts of this activation's latest commands (<see cref="AllocationOptions.ReceiptsInMemory"/>),
+    /// oldest first; every receipt is also stored, as a row of its own (<see cref="ICommandReceipts"/>).</summary>
+    private readonly List<CommandReceipt> _recent = [];
+
+    /// <summary>The newest time a stored receipt may have that <see cref="_recent"/> does not hold (stored before this
+    /// activation, gone from memory since, or written by a write whose answer was lost); null: none can.</summary>
+    private DateTimeOffset? _storedUntil;
+
+    /// <summary>Receipts an earlier version kept in the child's row, to be stored as rows with the next write.</summary>
+    private List<CommandReceipt>? _unstoredReceipts;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -60,6 +72,8 @@ public sealed partial class ChildGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // A stored child may have receipts stored by an earlier activation, until now at the latest.
+        _storedUntil = state.RecordExists ? time.GetUtcNow() : null;
         Compact();
         // Not awaited, so an activation never waits on a team (which may be calling this child). The boards then show
         // what is stored even when the summary a write should have sent was lost with the write's answer.
@@ -78,7 +92,7 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Refer(ReferChild command)
     {
-        if (Replay(command.RequestId, "refer", command.By) is { } replay)
+        if (await Replay(command.RequestId, "refer", command.By) is { } replay)
         {
             return replay;
         }
@@ -115,7 +129,7 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Allocate(AllocateChild command)
     {
-        if (Replay(command.RequestId, "allocate", command.By) is { } replay)
+        if (await Replay(command.RequestId, "allocate", command.By) is { } replay)
         {
             return replay;
         }
@@ -130,7 +144,7 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Reallocate(ReallocateChild command)
     {
-        if (Replay(command.RequestId, "reallocate", command.By) is { } replay)
+        if (await Replay(command.RequestId, "reallocate", command.By) is { } replay)
         {
             return replay;
         }
@@ -155,7 +169,7 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Transfer(TransferChild command)
     {
-        if (Replay(command.RequestId, "transfer", command.By) is { } replay)
+        if (await Replay(command.RequestId, "transfer", command.By) is { } replay)
         {
             return replay;
         }
@@ -198,7 +212,7 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> Close(CloseChild command)
     {
-        if (Replay(command.RequestId, "close", command.By) is { } replay)
+        if (await Replay(command.RequestId, "close", command.By) is { } replay)
         {
             return replay;
         }
@@ -242,7 +256,7 @@ public sealed partial class ChildGrain(
 
     public async Task<ChildResult> UpdateCaseRecord(UpdateCaseRecord command)
     {
-        if (Replay(command.RequestId, "case-record", command.By) is { } replay)
+        if (await Replay(command.RequestId, "case-record", command.By) is { } replay)
         {
             return replay;
         }
@@ -526,11 +540,17 @@ public sealed partial class ChildGrain(
 
     /// <summary>The first result again for a retry by the same user; a request id someone else used is refused
     /// without saying what it did (a receipt is not a way to read a child past the access checks).</summary>
-    private ChildResult? Replay(string requestId, string command, string? by)
+    private async ValueTask<ChildResult?> Replay(string requestId, string command, string? by)
     {
         var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
-        var receipt = S.Receipts.Find(r => r.RequestId == requestId && r.AppliedAt >= cutoff);
-        if (receipt is null)
+        var receipt = _recent.Find(r => r.RequestId == requestId);
+        if (receipt is null && _storedUntil >= cutoff)
+        {
+            // Not among the latest: a stored receipt within the window may still have it.
+            receipt = await storedReceipts.FindReceipt(this.GetGrainId(), requestId);
+        }
+
+        if (receipt is null || receipt.AppliedAt < cutoff)
         {
             return null;
         }
@@ -561,25 +581,55 @@ public sealed partial class ChildGrain(
     private async Task<CommandReceipt> Commit(string command, string requestId, string? workerId, string? teamId, string? by, string? leaving = null)
     {
         S.Version++;
-        var receipt = new CommandReceipt(requestId, command, time.GetUtcNow(), workerId, teamId, S.Version, by);
-        DropExpiredReceipts();
-        S.Receipts.Add(receipt);
-        if (S.Receipts.Count > _options.ReceiptsKept)
-        {
-            S.Receipts.RemoveRange(0, S.Receipts.Count - _options.ReceiptsKept);
-        }
-
+        var now = time.GetUtcNow();
+        var receipt = SharedIds(new CommandReceipt(requestId, command, now, workerId, teamId, S.Version, by));
+        ShareNewest();
+        S.Receipts = null; // (read back after a failed write, an earlier version's list would come back)
+        S.Receipting = _unstoredReceipts is { Count: > 0 } unstored ? [.. unstored, receipt] : [receipt];
         try
         {
             await Write();
         }
-        catch when (_outcomeUnknown && leaving is not null)
+        catch
         {
-            await Worker(leaving).Recheck(Id);
+            // Its answer may have been lost with the write stored: the receipt may be stored, and memory does not hold it.
+            _storedUntil = now;
+            if (_outcomeUnknown && leaving is not null)
+            {
+                await Worker(leaving).Recheck(Id);
+            }
+
             throw;
         }
+        finally
+        {
+            S.Receipting = null;
+        }
 
+        _unstoredReceipts = null;
+        Remember(receipt, now);
         return receipt;
+    }
+
+    /// <summary>Keeps the receipt in memory; those older than <see cref="AllocationOptions.ReceiptsInMemory"/> (or past
+    /// <see cref="AllocationOptions.ReceiptsKept"/>) leave it, and are then read from storage if a retry asks for one.</summary>
+    private void Remember(CommandReceipt receipt, DateTimeOffset now)
+    {
+        _recent.Add(receipt);
+        var keepFrom = now - _options.ReceiptsInMemory;
+        var over = _recent.Count - _options.ReceiptsKept;
+        var drop = 0;
+        while (drop < _recent.Count - 1 && (drop < over || _recent[drop].AppliedAt < keepFrom))
+        {
+            drop++;
+        }
+
+        if (drop > 0)
+        {
+            var newest = _recent[drop - 1].AppliedAt;
+            _storedUntil = _storedUntil is { } until && until > newest ? until : newest;
+            _recent.RemoveRange(0, drop);
+        }
     }
 
     /// <summary>Commits an allocation whose place is reserved; if the write fails, gives the place back.</summary>
@@ -606,12 +656,6 @@ public sealed partial class ChildGrain(
         }
     }
 
-    private void DropExpiredReceipts()
-    {
-        var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
-        S.Receipts.RemoveAll(r => r.AppliedAt < cutoff);
-    }
-
     /// <summary>
     /// Shrinks the state as loaded, without changing what it says: an active child is kept in memory for as long as
     /// it is used, and there are many. Receipts past the retry window go; empty lists go; the team, worker and user
@@ -620,7 +664,14 @@ public sealed partial class ChildGrain(
     /// </summary>
     private void Compact()
     {
-        DropExpiredReceipts();
+        if (S.Receipts is { Count: > 0 } legacy)
+        {
+            var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
+            _unstoredReceipts = legacy.Where(r => r.AppliedAt >= cutoff).Select(SharedIds).ToList();
+            _recent.AddRange(_unstoredReceipts);
+        }
+
+        S.Receipts = null;
         if (S.Transfers is { Count: 0 })
         {
             S.Transfers = null;
@@ -648,22 +699,40 @@ public sealed partial class ChildGrain(
             };
         }
 
-        for (var i = 0; i < S.Receipts.Count; i++)
+        S.WorkerHistory.TrimExcess();
+    }
+
+    /// <summary>The ids a command has just put in the state, as the shared instances <see cref="Compact"/> gives a
+    /// loaded state: the child's team and worker, its newest period and transfer. Each command adds at most one of
+    /// each, at the end, so the whole state stays shared without walking it.</summary>
+    private void ShareNewest()
+    {
+        S.TeamId = Shared(S.TeamId);
+        S.WorkerId = SharedOrNull(S.WorkerId);
+        S.LastWorkerId = SharedOrNull(S.LastWorkerId);
+        if (S.WorkerHistory is [.., var p])
         {
-            var r = S.Receipts[i];
-            S.Receipts[i] = r with { Command = Shared(r.Command), WorkerId = SharedOrNull(r.WorkerId), TeamId = SharedOrNull(r.TeamId), By = SharedOrNull(r.By) };
+            S.WorkerHistory[^1] = p with { WorkerId = Shared(p.WorkerId), TeamId = Shared(p.TeamId), By = SharedOrNull(p.By) };
         }
 
-        S.WorkerHistory.TrimExcess();
-        S.Receipts.TrimExcess();
-
-        // Ids and command names are few (the authority's teams, staff and commands), so the runtime's intern pool may
-        // keep them; free text (reasons) is only matched against strings already there, never added to it.
-        static string Shared(string s) => string.Intern(s);
-        static string? SharedOrNull(string? s) => s is null ? null : string.Intern(s);
-        static string Known(string s) => string.IsInterned(s) ?? s;
-        static string? KnownOrNull(string? s) => s is null ? null : string.IsInterned(s) ?? s;
+        if (S.Transfers is [.., var t])
+        {
+            S.Transfers[^1] = t with { FromTeamId = Shared(t.FromTeamId), ToTeamId = Shared(t.ToTeamId), By = SharedOrNull(t.By) };
+        }
     }
+
+    private static CommandReceipt SharedIds(CommandReceipt r) =>
+        r with { Command = Shared(r.Command), WorkerId = SharedOrNull(r.WorkerId), TeamId = SharedOrNull(r.TeamId), By = SharedOrNull(r.By) };
+
+    // Ids and command names are few (the authority's teams, staff and commands), so the runtime's intern pool may
+    // keep them; free text (reasons) is only matched against strings already there, never added to it.
+    private static string Shared(string s) => string.Intern(s);
+
+    private static string? SharedOrNull(string? s) => s is null ? null : string.Intern(s);
+
+    private static string Known(string s) => string.IsInterned(s) ?? s;
+
+    private static string? KnownOrNull(string? s) => s is null ? null : string.IsInterned(s) ?? s;
 
     private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
 

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Allocation.Grains.Children;
 
 [GenerateSerializer]
-public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure
+public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure, IRecordsReceipts
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public ChildStatus Status { get; set; }
@@ -31,8 +31,9 @@ public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure
     [Id(14), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<TeamMove>? Transfers { get; set; }
     [Id(15), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<Breach>? Breaches { get; set; }
 
-    /// <summary>Receipts of the commands applied within the retry window (see <see cref="ChildGrain"/>).</summary>
-    [Id(16)] public List<CommandReceipt> Receipts { get; set; } = [];
+    /// <summary>Receipts an earlier version stored in the child's row. Read, they are stored as receipt rows with the
+    /// child's next write (<see cref="ICommandReceipts"/>) and never written here again.</summary>
+    [Id(16), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<CommandReceipt>? Receipts { get; set; }
     [Id(17)] public long Version { get; set; }
     [Id(18)] public DateTimeOffset? ClosedAt { get; set; }
 
@@ -47,6 +48,12 @@ public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure
     [JsonIgnore] public Kpis.ClosedCase? Closing { get => _closing; set => _closing = value; }
 
     [NonSerialized] private Kpis.ClosedCase? _closing;
+
+    /// <summary>The receipts the next write stores, each as a row of its own (not itself stored: set by the command
+    /// for its write, cleared after it).</summary>
+    [JsonIgnore] public IReadOnlyList<CommandReceipt>? Receipting { get => _receipting; set => _receipting = value; }
+
+    [NonSerialized] private IReadOnlyList<CommandReceipt>? _receipting;
 
     /// <summary>What the child's team shows of it, from the child's own facts.</summary>
     public Teams.TeamChildSummary Summary(string childId, DateTimeOffset now, AllocationOptions options)

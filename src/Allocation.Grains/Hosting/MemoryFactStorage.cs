@@ -14,12 +14,20 @@ namespace Allocation.Grains.Hosting;
 /// Grain storage in memory that, like the PostgreSQL storage, files each state under the team it belongs to, so a
 /// team's board can be rebuilt from its members' facts. Each stored state is a private copy; versions are ETags.
 /// </summary>
-public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases
+public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases, ICommandReceipts
 {
+    /// <summary>Receipts are pruned (those older than the retry window, by the newest receipt's time) once this many
+    /// have been stored since the last pruning.</summary>
+    private const int PruneEvery = 10_000;
+
     private readonly ConcurrentDictionary<(GrainId Grain, string StateName), Entry> _states = new();
 
     // Closures by team, each once by child and episode; written under the lock of _states, with the state recording it.
     private readonly Dictionary<string, Dictionary<(string Child, int Episode), ClosedCase>> _closed = new(StringComparer.Ordinal);
+
+    // Receipts by grain and request id; written under the lock of _states, with the state whose command they record.
+    private readonly Dictionary<(GrainId Grain, string RequestId), CommandReceipt> _receipts = [];
+    private int _receiptsSincePruned;
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -57,6 +65,17 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
 
                 cases.TryAdd((grainId.Key.ToString()!, closure.Episode), closing);
             }
+
+            if (grainState.State is IRecordsReceipts { Receipting: { } receipts })
+            {
+                foreach (var receipt in receipts)
+                {
+                    _receipts[(grainId, receipt.RequestId)] = receipt;
+                }
+
+                PruneReceipts(receipts.Count);
+            }
+
             grainState.ETag = version.ToString(CultureInfo.InvariantCulture);
             grainState.RecordExists = true;
         }
@@ -109,6 +128,29 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
                 ? all.Values.Where(c => c.ClosedAt >= since).OrderBy(c => c.ClosedAt).ToList()
                 : [];
             return Task.FromResult(cases);
+        }
+    }
+
+    public Task<CommandReceipt?> FindReceipt(GrainId grainId, string requestId)
+    {
+        lock (_states)
+        {
+            return Task.FromResult(_receipts.GetValueOrDefault((grainId, requestId)));
+        }
+    }
+
+    private void PruneReceipts(int added)
+    {
+        if ((_receiptsSincePruned += added) < PruneEvery)
+        {
+            return;
+        }
+
+        _receiptsSincePruned = 0;
+        var cutoff = _receipts.Values.Max(r => r.AppliedAt) - ICommandReceipts.RetryWindow - TimeSpan.FromHours(1);
+        foreach (var key in _receipts.Where(r => r.Value.AppliedAt < cutoff).Select(r => r.Key).ToList())
+        {
+            _receipts.Remove(key);
         }
     }
 

@@ -1,3 +1,4 @@
+using Allocation.Grains;
 using Allocation.Grains.Children;
 using Allocation.Grains.Directory;
 using Allocation.Grains.Kpis;
@@ -23,7 +24,7 @@ namespace Allocation.Service.Persistence;
 /// Each row of a state that belongs to a team's board (<see cref="ITeamMember"/>: an open child, a worker) carries
 /// that team's id, indexed, so a team rebuilds its board from its members' rows with one query (<see cref="ITeamFacts"/>).
 /// </remarks>
-public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases, IAsyncDisposable
+public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases, ICommandReceipts, IAsyncDisposable
 {
     public const string Kind = "GroupCommit";
 
@@ -64,6 +65,27 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         create index if not exists {ClosedTable}_team on {ClosedTable} (team_id, closed_at)
         """;
 
+    /// <summary>Each command's receipt, once: written by the statement that stores the state applying the command
+    /// (<see cref="IRecordsReceipts"/>), read back only for a retry the grain no longer holds in memory, deleted after
+    /// the retry window. The time index is a BRIN: rows arrive in time order, and it costs next to nothing to keep.</summary>
+    public const string ReceiptTable = "allocation_command_receipt";
+
+    public static readonly string CreateReceiptTableSql = $"""
+        create table if not exists {ReceiptTable}
+        (
+            grain_id text not null,
+            request_id text not null,
+            applied_at timestamptz not null,
+            payload bytea not null,
+            primary key (grain_id, request_id)
+        );
+        create index if not exists {ReceiptTable}_applied on {ReceiptTable} using brin (applied_at)
+        """;
+
+    /// <summary>How often expired receipts are deleted, and how many at most in one statement.</summary>
+    private static readonly TimeSpan ReceiptPruneInterval = TimeSpan.FromMinutes(10);
+    private const int ReceiptPruneBatch = 10_000;
+
     /// <summary>
     /// Creates the tables; adds the team column to a state table written before it existed and files each open child
     /// and worker already stored under its team (once: only when the column is added); and moves the closed-case lists
@@ -73,6 +95,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
     {
         await EnsureStateTableAsync(connection, serializer, cancellationToken);
         await EnsureClosedTableAsync(connection, serializer, cancellationToken);
+        await using var receipts = new NpgsqlCommand(CreateReceiptTableSql, connection);
+        await receipts.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task EnsureClosedTableAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
@@ -183,6 +207,9 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
     private readonly GroupCommitQueue<PendingWrite, bool> _queue;
     private long _batches;
     private long _writes;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _pruning;
+    private int _disposed;
 
     /// <param name="dataSource">Owned by this storage from now on, and disposed with it.</param>
     public GroupCommitGrainStorage(string name, NpgsqlDataSource dataSource, IGrainStorageSerializer serializer,
@@ -195,6 +222,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         _logger = logger;
         _queue = new GroupCommitQueue<PendingWrite, bool>(options.MaxBatch, options.Writers, CommitAsync,
             (ex, count) => LogBatchFailed(_logger, ex, _name, count), "grain-state");
+        _pruning = PruneReceiptsAsync(_stopping.Token);
     }
 
     /// <summary>Batches committed and grain writes in them since start, to see how much grouping happens.</summary>
@@ -227,9 +255,20 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
     {
         var payload = _serializer.Serialize(grainState.State).ToArray();
         var expected = ExpectedVersion(grainState.ETag);
-        var command = expected is null
-            ? new NpgsqlBatchCommand($"insert into {Table} (grain_id, state_name, version, payload, team_id) values ($1, $2, 1, $3, $4) on conflict do nothing")
-            : new NpgsqlBatchCommand($"update {Table} set version = version + 1, payload = $3, team_id = $4, modified_at = now() where grain_id = $1 and state_name = $2 and version = $5");
+        var write = expected is null
+            ? $"insert into {Table} (grain_id, state_name, version, payload, team_id) values ($1, $2, 1, $3, $4) on conflict do nothing"
+            : $"update {Table} set version = version + 1, payload = $3, team_id = $4, modified_at = now() where grain_id = $1 and state_name = $2 and version = $5";
+        var receipts = (grainState.State as IRecordsReceipts)?.Receipting is { Count: > 0 } recorded
+            ? recorded.GroupBy(r => r.RequestId, StringComparer.Ordinal).Select(g => g.Last()).ToList()
+            : null;
+        var parameter = expected is null ? 5 : 6;
+        var command = new NpgsqlBatchCommand(receipts is null ? write : $"""
+            with stored as ({write} returning grain_id)
+            insert into {ReceiptTable} (grain_id, request_id, applied_at, payload)
+            select stored.grain_id, r.request_id, r.applied_at, r.payload
+            from stored, unnest(${parameter}::text[], ${parameter + 1}::timestamptz[], ${parameter + 2}::bytea[]) as r (request_id, applied_at, payload)
+            on conflict (grain_id, request_id) do update set applied_at = excluded.applied_at, payload = excluded.payload
+            """);
         var id = grainId.ToString();
         command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = stateName, NpgsqlDbType = NpgsqlDbType.Text });
@@ -240,10 +279,63 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             command.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Bigint });
         }
 
+        if (receipts is not null)
+        {
+            // With the state's statement: a stale write stores neither (and its command then has no receipt).
+            command.Parameters.Add(new NpgsqlParameter { Value = receipts.Select(r => r.RequestId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = receipts.Select(r => r.AppliedAt.ToUniversalTime()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            command.Parameters.Add(new NpgsqlParameter { Value = receipts.Select(r => _serializer.Serialize(r).ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        }
+
         var newVersion = (expected ?? 0) + 1;
         await Enqueue(new PendingWrite(id, command, Closure(grainState.State, id, stateName, newVersion)), stateName, grainId, grainState.ETag);
         grainState.ETag = newVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
+    }
+
+    /// <summary>The receipt stored for the grain's command with this request id: one read of the primary key.</summary>
+    public async Task<CommandReceipt?> FindReceipt(GrainId grainId, string requestId)
+    {
+        await using var command = _dataSource.CreateCommand($"select payload from {ReceiptTable} where grain_id = $1 and request_id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = grainId.ToString(), NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = requestId, NpgsqlDbType = NpgsqlDbType.Text });
+        return await command.ExecuteScalarAsync() is byte[] payload ? _serializer.Deserialize<CommandReceipt>(new BinaryData(payload)) : null;
+    }
+
+    /// <summary>Deletes the receipts past the retry window (and an hour, for clocks that differ), a batch at a time,
+    /// every <see cref="ReceiptPruneInterval"/>; each silo does, and a receipt is deleted once.</summary>
+    private async Task PruneReceiptsAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(ReceiptPruneInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                try
+                {
+                    int deleted;
+                    do
+                    {
+                        await using var command = _dataSource.CreateCommand(
+                            $"delete from {ReceiptTable} where ctid in (select ctid from {ReceiptTable} where applied_at < $1 limit {ReceiptPruneBatch})");
+                        command.Parameters.Add(new NpgsqlParameter
+                        {
+                            Value = DateTimeOffset.UtcNow - ICommandReceipts.RetryWindow - TimeSpan.FromHours(1), NpgsqlDbType = NpgsqlDbType.TimestampTz,
+                        });
+                        deleted = await command.ExecuteNonQueryAsync(stopping);
+                    }
+                    while (deleted == ReceiptPruneBatch);
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    LogPruneFailed(_logger, e, _name);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     /// <summary>
@@ -342,6 +434,15 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
 
     public async ValueTask DisposeAsync()
     {
+        // Disposed as the grain storage and as each reader it also is: once.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _pruning;
+        _stopping.Dispose();
         // Writes already queued are still committed; the loops end once the queue is empty.
         await _queue.DisposeAsync();
         await _dataSource.DisposeAsync();
@@ -387,7 +488,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         await batch.ExecuteNonQueryAsync();
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _writes, writes.Count);
-        return writes.Select(w => w.Command.RecordsAffected == 1).ToList();
+        // A state's statement stores its row and its receipts (one or more rows); none when the write is stale.
+        return writes.Select(w => w.Command.RecordsAffected >= 1).ToList();
     }
 
     /// <summary>A queued write: its grain (the order rows are locked in), its statement and one to run after it.</summary>
@@ -395,6 +497,9 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Error, Message = "Grain storage {Name}: a batch of {Count} writes failed; none of it was committed")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string name, int count);
+
+    [LoggerMessage(EventId = 7204, Level = LogLevel.Warning, Message = "Grain storage {Name}: deleting expired command receipts failed; the next pass tries again")]
+    private static partial void LogPruneFailed(ILogger logger, Exception exception, string name);
 
     [LoggerMessage(EventId = 7203, Level = LogLevel.Information, Message = "Grain storage {Name} stopped: {Writes} writes committed in {Batches} batches ({PerBatch:0.0} per batch)")]
     private static partial void LogStopped(ILogger logger, string name, long writes, long batches, double perBatch);

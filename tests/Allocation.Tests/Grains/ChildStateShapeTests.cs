@@ -1,6 +1,10 @@
 using System.Text.Json;
 using Allocation.Grains.Children;
 using Allocation.Tests.Infrastructure;
+using Allocation.Grains;
+using Orleans.Core.Internal;
+using Orleans.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using RuleNames = Allocation.Grains.Rules;
 
 namespace Allocation.Tests.Grains;
@@ -27,7 +31,7 @@ public class ChildStateShapeTests(ClusterFixture fixture)
         Assert.Equal("w1", state.WorkerId);
         Assert.Empty(state.Transfers!);
         Assert.Empty(state.Breaches!);
-        Assert.Equal("r1", Assert.Single(state.Receipts).RequestId);
+        Assert.Equal("r1", Assert.Single(state.Receipts!).RequestId);
     }
 
     [Fact]
@@ -58,6 +62,69 @@ public class ChildStateShapeTests(ClusterFixture fixture)
         Assert.True(within.Replayed);
         Assert.Equal(RuleNames.ChildOpen, after.Refusal!.Rule);
         Assert.Equal(1, (await _s.View(child)).Episode);
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_command_whose_receipt_left_memory_is_answered_from_the_stored_receipt()
+    {
+        var (first, second, third) = (await _s.Team("a"), await _s.Team("b"), await _s.Team("c"));
+        var child = await _s.Referred("c", first);
+        var toSecond = new TransferChild(_s.NewRequestId(), second, "moved area");
+        await _s.Child(child).Transfer(toSecond);
+        fixture.Time.Advance(TimeSpan.FromMinutes(6)); // past the five minutes a receipt is kept in memory
+        await _s.Child(child).Transfer(new TransferChild(_s.NewRequestId(), third, "moved again")); // which pushes it out
+
+        var retried = await _s.Child(child).Transfer(toSecond);
+
+        Assert.True(retried.Replayed);
+        Assert.Equal(second, retried.Receipt!.TeamId);
+        Assert.Equal((third, 2), ((await _s.View(child)).TeamId, (await _s.View(child)).Transfers.Count));
+    }
+
+    [Fact]
+    public async Task A_retry_after_the_child_was_deactivated_is_answered_from_the_stored_receipt()
+    {
+        var (first, second) = (await _s.Team("a"), await _s.Team("b"));
+        var child = await _s.Referred("c", first);
+        var transfer = new TransferChild(_s.NewRequestId(), second, "moved area");
+        await _s.Child(child).Transfer(transfer);
+        await _s.Child(child).Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        fixture.Time.Advance(TimeSpan.FromHours(23));
+
+        var retried = await _s.Child(child).Transfer(transfer);
+        var reused = await _s.Child(child).Close(new CloseChild(transfer.RequestId, "closed", transfer.By));
+
+        Assert.True(retried.Replayed);
+        Assert.Equal(RuleNames.RequestIdReused, reused.Refusal!.Rule);
+        Assert.Single((await _s.View(child)).Transfers);
+    }
+
+    [Fact]
+    public async Task Receipts_an_earlier_version_kept_in_the_childs_row_still_answer_retries_and_move_to_rows_of_their_own()
+    {
+        var (first, second) = (await _s.Team("a"), await _s.Team("b"));
+        var child = await _s.Referred("c", first);
+        await _s.Child(child).Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        // The row as an earlier version wrote it: a transfer's receipt in the child's state, and no receipt row.
+        var storage = fixture.Cluster.Silos[0].SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
+        var grainId = _s.Child(child).GetGrainId();
+        var row = new GrainState<ChildState>();
+        await storage.ReadStateAsync("child", grainId, row);
+        var transfer = new TransferChild("legacy-transfer", second, "moved area");
+        row.State!.Receipts = [new CommandReceipt(transfer.RequestId, "transfer", fixture.Time.GetUtcNow(), null, second, row.State.Version, null)];
+        await storage.WriteStateAsync("child", grainId, row);
+
+        var fromRow = await _s.Child(child).Transfer(transfer);
+        await _s.Child(child).UpdateCaseRecord(new UpdateCaseRecord(_s.NewRequestId(), new CaseRecord())); // a write: the receipt moves
+        await _s.Child(child).Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        var fromReceiptRow = await _s.Child(child).Transfer(transfer);
+
+        Assert.True(fromRow.Replayed);
+        Assert.True(fromReceiptRow.Replayed);
+        Assert.Equal(first, (await _s.View(child)).TeamId);
+        Assert.NotNull(await ((ICommandReceipts)storage).FindReceipt(grainId, transfer.RequestId));
+        await storage.ReadStateAsync("child", grainId, row);
+        Assert.Null(row.State!.Receipts);
     }
 
     [Fact]

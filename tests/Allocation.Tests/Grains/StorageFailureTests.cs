@@ -178,7 +178,7 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
 /// <summary>Memory storage that can fail one child's next write (after storing it, or before) and then every read of
 /// it, as a database that goes down mid-write does, until healed (or answer the reads at once, as one that is back);
 /// and fail the reads a team's board is built from.</summary>
-public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts, IKnownIds, Allocation.Grains.Kpis.IClosedCases
+public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts, IKnownIds, Allocation.Grains.Kpis.IClosedCases, Allocation.Grains.ICommandReceipts
 {
     private readonly ConcurrentDictionary<string, bool> _failWrite = new();
     private readonly ConcurrentDictionary<string, bool> _down = new();
@@ -240,6 +240,8 @@ public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITe
 
     public Task<IReadOnlyList<Allocation.Grains.Kpis.ClosedCase>> ReadClosed(string teamId, DateTimeOffset since, CancellationToken cancellationToken = default) =>
         inner.ReadClosed(teamId, since, cancellationToken);
+
+    public Task<Allocation.Grains.CommandReceipt?> FindReceipt(GrainId grainId, string requestId) => inner.FindReceipt(grainId, requestId);
 
     public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) =>
         _teamsDown.ContainsKey(teamId) ? throw new IOException("database down") : inner.Read(teamId, cancellationToken);

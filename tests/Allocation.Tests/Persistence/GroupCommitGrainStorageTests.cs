@@ -183,6 +183,45 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
     }
 
     [PostgresFact]
+    public async Task Receipts_are_stored_with_the_write_that_applies_their_command_and_never_by_a_stale_write()
+    {
+        var database = await NewDatabaseAsync();
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+        }
+
+        await using var storage = Create(database);
+        var id = GrainId.Create("child", "c1");
+        var at = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
+        var child = new GrainState<ChildState>(new ChildState { Exists = true, TeamId = "t1", Episode = 1 });
+        child.State!.Receipting = [Receipt("r-refer", "refer", at, 1)];
+        await storage.WriteStateAsync("child", id, child); // the first write (an insert) with its receipt
+        var outdated = new GrainState<ChildState>(new ChildState { Exists = true, TeamId = "t1", Episode = 1 }) { ETag = child.ETag, RecordExists = true };
+        outdated.State!.Receipting = [Receipt("r-stale", "allocate", at.AddMinutes(1), 2)];
+
+        child.State.Receipting = [Receipt("r-old", "refer", at.AddDays(-1), 1), Receipt("r-allocate", "allocate", at.AddMinutes(2), 2)];
+        await storage.WriteStateAsync("child", id, child); // an update with two (one of them moved from an old row)
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("child", id, outdated));
+        var other = new GrainState<ChildState>(new ChildState { Exists = true, TeamId = "t1" });
+        other.State!.Receipting = [Receipt("r-refer", "refer", at, 1)];
+        await storage.WriteStateAsync("child", GrainId.Create("child", "c2"), other); // the same request id, another grain
+
+        Assert.Equal(("refer", 1L), (await storage.FindReceipt(id, "r-refer")) is { } refer ? (refer.Command, refer.Version) : default);
+        Assert.Equal(at.AddMinutes(2), (await storage.FindReceipt(id, "r-allocate"))?.AppliedAt);
+        Assert.NotNull(await storage.FindReceipt(id, "r-old"));
+        Assert.Null(await storage.FindReceipt(id, "r-stale"));
+        Assert.Null(await storage.FindReceipt(GrainId.Create("child", "c3"), "r-refer"));
+        Assert.Equal(4L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.ReceiptTable}"));
+        // The state row itself carries no receipts.
+        var read = new GrainState<ChildState>();
+        await storage.ReadStateAsync("child", id, read);
+        Assert.Null(read.State!.Receipts);
+        Assert.Equal("2", read.ETag);
+    }
+
+    [PostgresFact]
     public async Task Closed_case_lists_of_an_earlier_version_move_to_rows_of_their_own_once()
     {
         var database = await NewDatabaseAsync();
@@ -208,6 +247,9 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         Assert.Equal(2, (await storage.ReadClosed("t1", at.AddDays(1))).Count);
         Assert.Equal(0L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.Table} where state_name = '{LegacyClosedCasesState.StateName}'"));
     }
+
+    private static CommandReceipt Receipt(string requestId, string command, DateTimeOffset at, long version) =>
+        new(requestId, command, at, null, "t1", version, "U-1");
 
     private static ClosedCase Closed(string childId, long version, DateTimeOffset at) =>
         new(new TeamChildSummary(childId, version, null, null, at.AddDays(-30), at.AddDays(-29), "referral", false, 1, [], null, at.AddDays(-30)), at);
