@@ -13,7 +13,7 @@ namespace Allocation.Service.Hosting;
 
 /// <summary>
 /// OpenTelemetry: the service's own instruments (<see cref="CommandMetrics"/>, <see cref="BoardMetrics"/>,
-/// <see cref="StorageMetrics"/>), ASP.NET Core's and Orleans', scraped by Prometheus at <c>/metrics</c>
+/// <see cref="StorageMetrics"/>, <see cref="MemoryMetrics"/>), the runtime's, ASP.NET Core's and Orleans', scraped by Prometheus at <c>/metrics</c>
 /// (administrators only). With <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> set, metrics and traces (ASP.NET Core, Orleans
 /// grain calls, Npgsql) also go there over OTLP; without it no traces are recorded at all.
 /// </summary>
@@ -34,7 +34,7 @@ public static class Telemetry
             .ConfigureResource(r => r.AddService(ServiceName))
             .WithMetrics(m => m
                 .AddAspNetCoreInstrumentation()
-                .AddMeter(CommandMetrics.MeterName, BoardMetrics.MeterName, StorageMetrics.MeterName, "Microsoft.Orleans")
+                .AddMeter(CommandMetrics.MeterName, BoardMetrics.MeterName, StorageMetrics.MeterName, MemoryMetrics.Meter.Name, MemoryMetrics.RuntimeMeterName, "Microsoft.Orleans")
                 .AddPrometheusExporter());
         if (otlp)
         {

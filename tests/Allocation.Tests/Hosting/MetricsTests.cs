@@ -63,6 +63,16 @@ public sealed class MetricsTests(PostgresServer postgres, ITestOutputHelper outp
 
         Assert.True(after.Keys.Any(k => k.StartsWith("allocation_clocks_running", StringComparison.Ordinal)), "allocation_clocks_running is not reported");
 
+        // The heap's live size after a full collection (the service runs in this process, so this one is the service's).
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        await Task.Delay(1000); // past the exporter's cached scrape
+        var collected = Parse(await admin.GetStringAsync(Telemetry.MetricsPath));
+        var live = Sum(collected, ("allocation_memory_live_after_full_gc_bytes", []));
+        output.WriteLine($"live after full collection: {live:N0} bytes; full collections {Sum(before, ("allocation_memory_full_gc_total", []))} -> {Sum(collected, ("allocation_memory_full_gc_total", []))}");
+        Assert.InRange(live, 1_000_000, GC.GetTotalMemory(false) + 1_000_000);
+        Assert.True(Sum(collected, ("allocation_memory_full_gc_total", [])) > Sum(before, ("allocation_memory_full_gc_total", [])));
+        Assert.True(collected.Keys.Any(k => k.StartsWith("dotnet_gc_", StringComparison.Ordinal)), "the runtime's GC instruments are not reported");
+
         using var anonymous = app.CreateClient();
         anonymous.DefaultRequestHeaders.Authorization = null;
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(Telemetry.MetricsPath)).StatusCode);
