@@ -149,13 +149,7 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
     [PostgresFact]
     public async Task A_closure_is_stored_once_with_the_write_that_records_it_and_never_by_a_stale_write()
     {
-        var database = await NewDatabaseAsync();
-        await using (var connection = new NpgsqlConnection(database))
-        {
-            await connection.OpenAsync();
-            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
-        }
-
+        var database = await NewDatabaseWithSchemaAsync();
         await using var storage = Create(database);
         var id = GrainId.Create("child", "c1");
         var closedAt = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
@@ -185,13 +179,7 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
     [PostgresFact]
     public async Task Receipts_are_stored_with_the_write_that_applies_their_command_and_never_by_a_stale_write()
     {
-        var database = await NewDatabaseAsync();
-        await using (var connection = new NpgsqlConnection(database))
-        {
-            await connection.OpenAsync();
-            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
-        }
-
+        var database = await NewDatabaseWithSchemaAsync();
         await using var storage = Create(database);
         var id = GrainId.Create("child", "c1");
         var at = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
@@ -260,6 +248,16 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>A database with every table the storage makes on start (state, closures, receipts).</summary>
+    private async Task<string> NewDatabaseWithSchemaAsync()
+    {
+        var database = await NewDatabaseAsync();
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+        return database;
     }
 
     private async Task<string> NewDatabaseAsync()
