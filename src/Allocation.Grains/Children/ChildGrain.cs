@@ -658,9 +658,10 @@ public sealed partial class ChildGrain(
 
     /// <summary>
     /// Shrinks the state as loaded, without changing what it says: an active child is kept in memory for as long as
-    /// it is used, and there are many. Receipts past the retry window go; empty lists go; the team, worker and user
-    /// ids and the command names, which the deserializer gives each child its own copy of, become shared instances.
-    /// The next write stores the same facts (less the expired receipts).
+    /// it is used, and there are many. Receipts an earlier version kept in the row go to memory (those within the retry
+    /// window) and are stored as rows of their own with the next write; empty lists go; the team, worker and user ids
+    /// and the command names, which the deserializer gives each child its own copy of, become shared instances. The
+    /// next write stores the same facts.
     /// </summary>
     private void Compact()
     {
