@@ -10,9 +10,11 @@ namespace Allocation.Grains;
 /// </summary>
 public interface ICommandReceipts
 {
-    /// <summary>How long a receipt answers a retry; after it the request id is a new command. Rows older than this
-    /// (and a little more, for clocks that differ) are deleted.</summary>
+    /// <summary>How long a receipt answers a retry; after it the request id is a new command.</summary>
     public static readonly TimeSpan RetryWindow = TimeSpan.FromHours(24);
+
+    /// <summary>How long a storage keeps a receipt: the retry window and an hour, for clocks that differ.</summary>
+    public static readonly TimeSpan KeptFor = RetryWindow + TimeSpan.FromHours(1);
 
     /// <summary>The receipt stored for the grain's command with this request id, if any (expired or not).</summary>
     Task<CommandReceipt?> FindReceipt(GrainId grainId, string requestId);

@@ -16,7 +16,7 @@ namespace Allocation.Grains.Hosting;
 /// </summary>
 public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases, ICommandReceipts
 {
-    /// <summary>Receipts are pruned (those older than the retry window, by the newest receipt's time) once this many
+    /// <summary>Receipts are pruned (those kept longer than <see cref="ICommandReceipts.KeptFor"/>, by the newest receipt's time) once this many
     /// have been stored since the last pruning.</summary>
     private const int PruneEvery = 10_000;
 
@@ -147,7 +147,7 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
         }
 
         _receiptsSincePruned = 0;
-        var cutoff = _receipts.Values.Max(r => r.AppliedAt) - ICommandReceipts.RetryWindow - TimeSpan.FromHours(1);
+        var cutoff = _receipts.Values.Max(r => r.AppliedAt) - ICommandReceipts.KeptFor;
         foreach (var key in _receipts.Where(r => r.Value.AppliedAt < cutoff).Select(r => r.Key).ToList())
         {
             _receipts.Remove(key);

@@ -302,7 +302,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         return await command.ExecuteScalarAsync() is byte[] payload ? _serializer.Deserialize<CommandReceipt>(new BinaryData(payload)) : null;
     }
 
-    /// <summary>Deletes the receipts past the retry window (and an hour, for clocks that differ), a batch at a time,
+    /// <summary>Deletes the receipts kept longer than <see cref="ICommandReceipts.KeptFor"/>, a batch at a time,
     /// every <see cref="ReceiptPruneInterval"/>; each silo does, and a receipt is deleted once.</summary>
     private async Task PruneReceiptsAsync(CancellationToken stopping)
     {
@@ -320,7 +320,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
                             $"delete from {ReceiptTable} where ctid in (select ctid from {ReceiptTable} where applied_at < $1 limit {ReceiptPruneBatch})");
                         command.Parameters.Add(new NpgsqlParameter
                         {
-                            Value = DateTimeOffset.UtcNow - ICommandReceipts.RetryWindow - TimeSpan.FromHours(1), NpgsqlDbType = NpgsqlDbType.TimestampTz,
+                            Value = DateTimeOffset.UtcNow - ICommandReceipts.KeptFor, NpgsqlDbType = NpgsqlDbType.TimestampTz,
                         });
                         deleted = await command.ExecuteNonQueryAsync(stopping);
                     }
