@@ -302,6 +302,24 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         return await command.ExecuteScalarAsync() is byte[] payload ? _serializer.Deserialize<CommandReceipt>(new BinaryData(payload)) : null;
     }
 
+    /// <summary>Deletes the receipts applied before <paramref name="appliedBefore"/>, a batch at a time; returns how many.</summary>
+    internal async Task<long> PruneReceiptsAsync(DateTimeOffset appliedBefore, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        int deleted;
+        do
+        {
+            await using var command = _dataSource.CreateCommand(
+                $"delete from {ReceiptTable} where ctid in (select ctid from {ReceiptTable} where applied_at < $1 limit {ReceiptPruneBatch})");
+            command.Parameters.Add(new NpgsqlParameter { Value = appliedBefore, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+            total += deleted;
+        }
+        while (deleted == ReceiptPruneBatch);
+
+        return total;
+    }
+
     /// <summary>Deletes the receipts kept longer than <see cref="ICommandReceipts.KeptFor"/>, a batch at a time,
     /// every <see cref="ReceiptPruneInterval"/>; each silo does, and a receipt is deleted once.</summary>
     private async Task PruneReceiptsAsync(CancellationToken stopping)
@@ -313,18 +331,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             {
                 try
                 {
-                    int deleted;
-                    do
-                    {
-                        await using var command = _dataSource.CreateCommand(
-                            $"delete from {ReceiptTable} where ctid in (select ctid from {ReceiptTable} where applied_at < $1 limit {ReceiptPruneBatch})");
-                        command.Parameters.Add(new NpgsqlParameter
-                        {
-                            Value = DateTimeOffset.UtcNow - ICommandReceipts.KeptFor, NpgsqlDbType = NpgsqlDbType.TimestampTz,
-                        });
-                        deleted = await command.ExecuteNonQueryAsync(stopping);
-                    }
-                    while (deleted == ReceiptPruneBatch);
+                    await PruneReceiptsAsync(DateTimeOffset.UtcNow - ICommandReceipts.KeptFor, stopping);
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException)
                 {

@@ -207,6 +207,13 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         await storage.ReadStateAsync("child", id, read);
         Assert.Null(read.State!.Receipts);
         Assert.Equal("2", read.ETag);
+
+        // Pruning deletes the receipts applied before its time, and only those.
+        Assert.Equal(1L, await storage.PruneReceiptsAsync(at, CancellationToken.None));
+        Assert.Null(await storage.FindReceipt(id, "r-old"));
+        Assert.NotNull(await storage.FindReceipt(id, "r-refer"));
+        Assert.NotNull(await storage.FindReceipt(id, "r-allocate"));
+        Assert.Equal(3L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.ReceiptTable}"));
     }
 
     [PostgresFact]
