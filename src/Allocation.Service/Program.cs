@@ -83,7 +83,7 @@ app.MapAuditApi();
 app.MapGet("/api/me", (HttpContext http) => TypedResults.Ok(http.User.Allocation()))
     .RequireAuthorization(Policies.SignedIn).WithTags("Identity").WithSummary("The signed-in user: id, roles, teams, worker id.");
 app.MapNightlyChecksDashboard();
-app.MapAllocationTelemetry();
+app.MapAllocationTelemetry(storage);
 // A connection lives no longer than its token: the user's roles and teams are the token's.
 app.MapHub<BoardsHub>("/hubs/boards", o => o.CloseOnAuthenticationExpiration = true);
 

@@ -13,6 +13,16 @@ namespace Allocation.Service.Hosting;
 public static partial class OrleansSetup
 {
     /// <summary>
+    /// Whether the Orleans dashboard runs (<c>Orleans:Dashboard</c>; by default with the in-memory demo only). It is a
+    /// diagnostic tool with a standing cost: it times every grain call and reads every Orleans gauge once a second,
+    /// whether or not anyone has it open, and two of those gauges count by walking every activation, so its cost
+    /// grows with the authority (measured: loadtests/RESULTS.md). Prometheus at <c>/metrics</c> carries the same
+    /// Orleans instruments, read only when scraped.
+    /// </summary>
+    public static bool DashboardEnabled(IConfiguration configuration, StorageMode storage) =>
+        configuration.GetValue("Orleans:Dashboard", !storage.IsPostgres);
+
+    /// <summary>
     /// Co-hosts the Orleans silo. With a connection string: clustering and reminders in PostgreSQL through Orleans
     /// AdoNet, grain state (System.Text.Json) through <see cref="GroupCommitGrainStorage"/>, schema applied on start.
     /// Without one (Development only): localhost clustering, memory storage and in-memory reminders.
@@ -49,7 +59,10 @@ public static partial class OrleansSetup
             // Traces follow a request into the grains it calls; the dashboard's counters feed /dashboard, without its
             // live log stream (logs are for the log pipeline, with its own access rules).
             silo.AddActivityPropagation();
-            silo.AddDashboard(o => o.HideTrace = true);
+            if (DashboardEnabled(builder.Configuration, storage))
+            {
+                silo.AddDashboard(o => o.HideTrace = true);
+            }
             if (storage.IsPostgres)
             {
                 var cs = storage.ConnectionString!;

@@ -49,11 +49,16 @@ public static class Telemetry
         return builder;
     }
 
-    /// <summary>The scrape endpoint and the Orleans dashboard, both for administrators, like the job dashboard.</summary>
-    public static WebApplication MapAllocationTelemetry(this WebApplication app)
+    /// <summary>The scrape endpoint and, when it runs (<see cref="OrleansSetup.DashboardEnabled"/>), the Orleans
+    /// dashboard, both for administrators, like the job dashboard.</summary>
+    public static WebApplication MapAllocationTelemetry(this WebApplication app, StorageMode storage)
     {
         app.MapPrometheusScrapingEndpoint(MetricsPath).RequireAuthorization(Policies.Administrators);
-        app.MapOrleansDashboard(routePrefix: DashboardPath).RequireAuthorization(Policies.Administrators);
+        if (OrleansSetup.DashboardEnabled(app.Configuration, storage))
+        {
+            app.MapOrleansDashboard(routePrefix: DashboardPath).RequireAuthorization(Policies.Administrators);
+        }
+
         return app;
     }
 }

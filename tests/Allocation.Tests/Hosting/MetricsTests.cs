@@ -80,10 +80,9 @@ public sealed class MetricsTests(PostgresServer postgres, ITestOutputHelper outp
         {
             using var client = app.CreateClientAs(user);
             Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync(Telemetry.MetricsPath)).StatusCode);
-            Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync(Telemetry.DashboardPath)).StatusCode);
         }
 
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(Telemetry.DashboardPath)).StatusCode);
+        // The Orleans dashboard's access is in the access matrix; on PostgreSQL it runs only when asked for (DemoOnPostgreSQLTests).
     }
 
     /// <summary>Prometheus text: "name{labels} value [timestamp]" per line, comments skipped.</summary>

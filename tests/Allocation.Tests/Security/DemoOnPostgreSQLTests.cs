@@ -6,7 +6,8 @@ using Allocation.Tests.Infrastructure;
 
 namespace Allocation.Tests.Security;
 
-/// <summary>Development on a PostgreSQL store: no demo data unless asked for, and no password-less sign-in unless allowed.</summary>
+/// <summary>Development on a PostgreSQL store: no demo data unless asked for, no password-less sign-in unless allowed,
+/// and no Orleans dashboard unless asked for.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class DemoOnPostgreSQLTests(PostgresServer postgres)
 {
@@ -27,6 +28,9 @@ public sealed class DemoOnPostgreSQLTests(PostgresServer postgres)
             // No key to sign with, so no token of any kind is accepted.
             Assert.Null(refused.Services.GetService<DemoTokens>());
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/teams")).StatusCode);
+            // The Orleans dashboard does not run on PostgreSQL unless asked for: nothing is mapped at its path.
+            http.DefaultRequestHeaders.Authorization = null;
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dashboard/version")).StatusCode);
         }
 
         Assert.Contains(logs.Messages, m => m.Contains("Demo seeding is off on PostgreSQL", StringComparison.Ordinal) && m.Contains("Seeding__Demo=true", StringComparison.Ordinal));
@@ -34,9 +38,13 @@ public sealed class DemoOnPostgreSQLTests(PostgresServer postgres)
 
         // Allowed explicitly, as the load tests do: it works, says what it risks on start, and still seeds nothing.
         var allowedLogs = new CapturingLoggerProvider();
-        await using var allowed = new LoggingAppFactory(allowedLogs, Settings(database, allowDemoSignIn: "true"));
+        var allowedSettings = Settings(database, allowDemoSignIn: "true");
+        allowedSettings["Orleans:Dashboard"] = "true";
+        await using var allowed = new LoggingAppFactory(allowedLogs, allowedSettings);
         using var anonymous = allowed.CreateClient();
         anonymous.DefaultRequestHeaders.Authorization = null;
+        // Asked for, it runs, for administrators only.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/dashboard/version")).StatusCode);
         var answer = await anonymous.PostAsJsonAsync("/api/demo/sign-in", new { userId = "U-HOS" });
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         anonymous.DefaultRequestHeaders.Authorization = new("Bearer", (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
