@@ -28,11 +28,6 @@ public sealed partial class ChildGrain(
     /// checks the clock once more when it fires, and removes itself.</summary>
     private const string FormerDeadlineReminder = "allocation-deadline";
 
-    /// <summary>
-    /// How long a command's receipt is kept to answer a retry with the same request id. Retries come within minutes
-    /// (a lost answer, a 503 asking for one); a request id seen again after this is a new command, evaluated afresh.
-    /// </summary>
-    public static readonly TimeSpan ReceiptRetryWindow = ICommandReceipts.RetryWindow;
     private readonly AllocationOptions _options = options.Value;
 
     /// <summary>The receipts of this activation's latest commands (<see cref="AllocationOptions.ReceiptsInMemory"/>),
@@ -542,7 +537,7 @@ public sealed partial class ChildGrain(
     /// without saying what it did (a receipt is not a way to read a child past the access checks).</summary>
     private async ValueTask<ChildResult?> Replay(string requestId, string command, string? by)
     {
-        var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
+        var cutoff = time.GetUtcNow() - ICommandReceipts.RetryWindow;
         var receipt = _recent.Find(r => r.RequestId == requestId);
         if (receipt is null && _storedUntil >= cutoff)
         {
@@ -667,7 +662,7 @@ public sealed partial class ChildGrain(
     {
         if (S.Receipts is { Count: > 0 } legacy)
         {
-            var cutoff = time.GetUtcNow() - ReceiptRetryWindow;
+            var cutoff = time.GetUtcNow() - ICommandReceipts.RetryWindow;
             _unstoredReceipts = legacy.Where(r => r.AppliedAt >= cutoff).Select(SharedIds).ToList();
             _recent.AddRange(_unstoredReceipts);
         }

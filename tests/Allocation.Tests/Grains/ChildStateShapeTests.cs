@@ -55,7 +55,7 @@ public class ChildStateShapeTests(ClusterFixture fixture)
         var first = await _s.Child(child).Refer(command);
 
         var within = await _s.Child(child).Refer(command);
-        fixture.Time.Advance(ChildGrain.ReceiptRetryWindow + TimeSpan.FromMinutes(1));
+        fixture.Time.Advance(ICommandReceipts.RetryWindow + TimeSpan.FromMinutes(1));
         var after = await _s.Child(child).Refer(command);
 
         Assert.Null(first.Refusal);
