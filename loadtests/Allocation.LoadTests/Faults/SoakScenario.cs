@@ -4,8 +4,11 @@ using System.Globalization;
 namespace Allocation.LoadTests.Faults;
 
 /// <summary>One minute of a soak: the commands answered in it, their latency, and at its end the service's resident
-/// memory, the managed heap's live size after its last full collection, and how many full collections it has had.</summary>
-public sealed record SoakMinute(int Minute, int Commands, double P50Ms, double P99Ms, double MaxMs, double ResidentMb, double LiveMb = 0, int FullCollections = 0);
+/// memory, the managed heap's live size after its last full collection, how many full collections it has had, and, as
+/// of the last collection of any kind, the heap's size and the memory the collector had committed (to tell the
+/// collector's share of the resident set from the rest).</summary>
+public sealed record SoakMinute(int Minute, int Commands, double P50Ms, double P99Ms, double MaxMs, double ResidentMb, double LiveMb = 0, int FullCollections = 0,
+    double HeapMb = 0, double CommittedMb = 0);
 
 public sealed record SoakReport(
     string Scenario, DateTimeOffset Date, string Command, Machine MachineAtStart, string? LoadAverageAtEnd, string Service, double Rate, int Minutes,
@@ -56,7 +59,7 @@ public static class SoakScenario
         var row = $"| soak | {rate:0}/s mixed commands, {concurrency} senders, {children:N0} children, {teams} teams × 8 workers, {minutes} min | none | {report.Acknowledged}; {report.Refused} refused by rule | " +
             $"{report.Invariants.Lost} | {report.Invariants.Duplicated} | {report.Invariants.Violations.Count} (+{report.Invariants.BoardViolations.Count} boards) | " +
             $"after {report.WarmUpMinutes} min: p50 {all.Min(m => m?.P50Ms):0.0}–{all.Max(m => m?.P50Ms):0.0} ms, p99 {all.Min(m => m?.P99Ms):0.0}–{all.Max(m => m?.P99Ms):0.0} ms a minute, " +
-            $"p99 slope {report.P99SlopeMsPerMinute:0.00} ms/min; live after full GCs {all.Min(m => m?.LiveMb):0}–{all.Max(m => m?.LiveMb):0} MB, slope {report.LiveSlopeMbPerMinute:0.00} MB/min; resident {all.Min(m => m?.ResidentMb):0}–{all.Max(m => m?.ResidentMb):0} MB, slope {report.ResidentSlopeMbPerMinute:0.00} MB/min; " +
+            $"p99 slope {report.P99SlopeMsPerMinute:0.00} ms/min; live after full GCs {all.Min(m => m?.LiveMb):0}–{all.Max(m => m?.LiveMb):0} MB, slope {report.LiveSlopeMbPerMinute:0.00} MB/min; resident {all.Min(m => m?.ResidentMb):0}–{all.Max(m => m?.ResidentMb):0} MB, slope {report.ResidentSlopeMbPerMinute:0.00} MB/min; GC committed {all.Min(m => m?.CommittedMb):0}–{all.Max(m => m?.CommittedMb):0} MB; " +
             $"{report.ServerErrors} × 5xx, {report.Unavailable} × 503, {report.Hung} hung | {report.MachineAtStart.ProcessorCount} cores, load {report.MachineAtStart.LoadAverage} → {report.LoadAverageAtEnd} | {report.Date:yyyy-MM-dd} |";
         return FaultScenarios.Finish(report.Checks, "faults-soak", report with { Command = "faults soak " + string.Join(' ', args[1..]) }, results, row);
     }
@@ -95,12 +98,13 @@ public static class SoakScenario
             }
 
             double At(double q) => answered.Length == 0 ? 0 : answered[Math.Min(answered.Length - 1, (int)(q * answered.Length))];
-            var (live, fullCollections) = await ManagedHeapAsync(admin);
+            var heap = await ManagedHeapAsync(admin);
             var row = new SoakMinute(minute, answered.Length, Math.Round(At(0.5), 1), Math.Round(At(0.99), 1), Math.Round(answered.LastOrDefault(), 1),
-                Math.Round(ResidentMb(service.Pid), 1), Math.Round(live, 1), fullCollections);
+                Math.Round(ResidentMb(service.Pid), 1), Math.Round(heap.LiveMb, 1), heap.FullCollections, Math.Round(heap.HeapMb, 1), Math.Round(heap.CommittedMb, 1));
             perMinute.Add(row);
             log($"minute {row.Minute}: {row.Commands} commands, p50 {row.P50Ms} ms, p99 {row.P99Ms} ms, max {row.MaxMs} ms, resident {row.ResidentMb} MB, " +
-                $"live after full GC {row.LiveMb} MB ({row.FullCollections} full GCs); {tally.ServerErrors} × 5xx, {tally.Unavailable} × 503 so far");
+                $"live after full GC {row.LiveMb} MB ({row.FullCollections} full GCs), heap {row.HeapMb} MB and GC committed {row.CommittedMb} MB at the last GC; " +
+                $"{tally.ServerErrors} × 5xx, {tally.Unavailable} × 503 so far");
         }
 
         stop.Cancel();
@@ -109,7 +113,7 @@ public static class SoakScenario
         log("invariants: " + invariants);
         var steady = perMinute.Skip(warmUp).ToList();
         double Slope(Func<SoakMinute, double> y) => Math.Round(SlopePerMinute(steady.Select(m => ((double)m.Minute, y(m))).ToList()), 3);
-        var (p50Slope, p99Slope, memorySlope) = (Slope(m => m.P50Ms), Slope(m => m.P99Ms), Slope(m => m.ResidentMb));
+        var (p50Slope, p99Slope, memorySlope, committedSlope) = (Slope(m => m.P50Ms), Slope(m => m.P99Ms), Slope(m => m.ResidentMb), Slope(m => m.CommittedMb));
         // The live size is known at full collections only: from the first one after the warm-up on.
         var firstFull = steady.FirstOrDefault()?.FullCollections ?? 0;
         var collected = steady.Where(m => m.FullCollections > firstFull).ToList();
@@ -123,7 +127,7 @@ public static class SoakScenario
             new("the whole time ran", perMinute.Count == minutes, $"{perMinute.Count} of {minutes} minutes"),
             new("p99 latency flat (slope within 1 ms a minute)", Math.Abs(p99Slope) <= 1, $"{p99Slope} ms/min after {warmUp} min"),
             new("live memory flat (managed heap after full collections, slope within 1 MB a minute)", fullDuring >= 2 && Math.Abs(liveSlope) <= 1,
-                $"{liveSlope} MB/min over {collected.Count} minutes after {fullDuring} full collections past the warm-up (resident: {memorySlope} MB/min, not judged)"),
+                $"{liveSlope} MB/min over {collected.Count} minutes after {fullDuring} full collections past the warm-up (resident: {memorySlope} MB/min, GC committed: {committedSlope} MB/min, not judged)"),
         ];
         return new SoakReport("soak", DateTimeOffset.UtcNow, "", machine, Machine.Describe().LoadAverage, dll, rate, minutes, load.Sent,
             load.AcknowledgedCommands.Count, load.Refused, tally.LostAnswers, tally.Unavailable, tally.ServerErrors, tally.Hung, perMinute, warmUp,
@@ -143,15 +147,18 @@ public static class SoakScenario
         return sxx == 0 ? 0 : points.Sum(p => (p.X - mx) * (p.Y - my)) / sxx;
     }
 
-    /// <summary>The managed heap's live size after the service's last full collection (MB) and how many it has had.</summary>
-    private static async Task<(double LiveMb, int FullCollections)> ManagedHeapAsync(CommandClient admin)
+    /// <summary>The managed heap's live size after the service's last full collection (MB), how many it has had, and the
+    /// heap's size and the collector's committed memory as of its last collection (MB), from the runtime's instruments.</summary>
+    private static async Task<(double LiveMb, int FullCollections, double HeapMb, double CommittedMb)> ManagedHeapAsync(CommandClient admin)
     {
         var (status, text) = await admin.OnceAsync(HttpMethod.Get, "/metrics", null, CancellationToken.None);
         double Value(string name) => status == 200
             ? text.Split('\n').Where(l => l.StartsWith(name, StringComparison.Ordinal) && (l.Length == name.Length || l[name.Length] is ' ' or '{'))
                 .Select(l => double.Parse(l[(l.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Sum()
             : 0;
-        return (Value("allocation_memory_live_after_full_gc_bytes") / (1024 * 1024), (int)Value("allocation_memory_full_gc_total"));
+        const double Mb = 1024 * 1024;
+        return (Value("allocation_memory_live_after_full_gc_bytes") / Mb, (int)Value("allocation_memory_full_gc_total"),
+            Value("dotnet_gc_last_collection_heap_size_bytes") / Mb, Value("dotnet_gc_last_collection_memory_committed_size_bytes") / Mb);
     }
 
     /// <summary>The process's resident set (VmRSS), in MB.</summary>
