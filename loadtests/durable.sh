@@ -28,8 +28,9 @@ service_pid=
 perf_pid=
 
 cleanup() {
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; fi
-  if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null; wait "$service_pid" 2>/dev/null || true; fi
+  # perf has usually exited by itself: a failing kill must not end the cleanup (set -e) before PostgreSQL is stopped.
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; fi
+  if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; fi
   if [ -s "$dir/data/postmaster.pid" ]; then
     pg_pid=$(head -n 1 "$dir/data/postmaster.pid")
     kill -INT "$pg_pid" 2>/dev/null || true
