@@ -222,7 +222,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         _logger = logger;
         _queue = new GroupCommitQueue<PendingWrite, bool>(options.MaxBatch, options.Writers, CommitAsync,
             (ex, count) => LogBatchFailed(_logger, ex, _name, count), "grain-state");
-        _pruning = PruneReceiptsAsync(_stopping.Token);
+        _pruning = PruneReceiptsPeriodicallyAsync(_stopping.Token);
     }
 
     /// <summary>Batches committed and grain writes in them since start, to see how much grouping happens.</summary>
@@ -322,7 +322,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
 
     /// <summary>Deletes the receipts kept longer than <see cref="ICommandReceipts.KeptFor"/>, a batch at a time,
     /// every <see cref="ReceiptPruneInterval"/>; each silo does, and a receipt is deleted once.</summary>
-    private async Task PruneReceiptsAsync(CancellationToken stopping)
+    private async Task PruneReceiptsPeriodicallyAsync(CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(ReceiptPruneInterval);
         try
