@@ -41,6 +41,8 @@ public sealed record Refusal(
     public static Refusal NotFound(string detail) => new(RefusalKind.NotFound, "unknown-id", detail);
 
     public static Refusal Invalid(string rule, string detail) => new(RefusalKind.Invalid, rule, detail);
+
+    public static Refusal Forbidden(string rule, string detail) => new(RefusalKind.Forbidden, rule, detail);
 }
 
 public enum RefusalKind
@@ -51,6 +53,8 @@ public enum RefusalKind
     NotFound,
     /// <summary>The command is malformed (HTTP 400).</summary>
     Invalid,
+    /// <summary>The caller may not give this command on this subject (HTTP 403).</summary>
+    Forbidden,
 }
 
 /// <summary>Names of the rules a refusal can cite; clients may match on them.</summary>
@@ -77,6 +81,10 @@ public static class Rules
     public const string ChildChanged = "child-changed";
     /// <summary>The worker's team is no longer the one the caller's access was checked against.</summary>
     public const string WorkerChanged = "worker-changed";
+    /// <summary>The child is in a team the caller does not manage (a command on it).</summary>
+    public const string TeamNotYours = "team-not-yours";
+    /// <summary>The child is in a team the caller does not manage (a re-referral into the caller's team).</summary>
+    public const string ChildNotYours = "child-not-yours";
 }
 
 /// <summary>A named senior user's decision to allocate above a worker's ceiling.</summary>

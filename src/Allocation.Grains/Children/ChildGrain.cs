@@ -85,7 +85,38 @@ public sealed partial class ChildGrain(
 
     public Task<ChildExpectation?> GetPlace() => Task.FromResult(S.Exists ? new ChildExpectation(S.TeamId, S.WorkerId) : null);
 
-    public async Task<ChildResult> Refer(ReferChild command)
+    public Task<ChildResult> Refer(ReferChild command) =>
+        Checked(command.Access, Rules.ChildNotYours, () => ApplyRefer(command));
+
+    public Task<ChildResult> Allocate(AllocateChild command) => Checked(command.Access, Rules.TeamNotYours, () => ApplyAllocate(command));
+
+    public Task<ChildResult> Reallocate(ReallocateChild command) => Checked(command.Access, Rules.TeamNotYours, () => ApplyReallocate(command));
+
+    public Task<ChildResult> Transfer(TransferChild command) => Checked(command.Access, Rules.TeamNotYours, () => ApplyTransfer(command));
+
+    public Task<ChildResult> Close(CloseChild command) => Checked(command.Access, Rules.TeamNotYours, () => ApplyClose(command));
+
+    /// <summary>
+    /// A command on the child by a caller whose access is checked here, against the child's team as the command finds
+    /// it (before its retry receipt: a retry by someone no longer entitled is refused too, as the first attempt would
+    /// be now). A refused caller learns nothing of the child; an allowed one gets the child's team and worker before
+    /// the command with its result, for the audit trail. A child not referred yet has no team to check: the command's
+    /// own rules answer (a referral creates it; the rest refuse it as unknown).
+    /// </summary>
+    private async Task<ChildResult> Checked(CommandAccess? access, string rule, Func<Task<ChildResult>> command)
+    {
+        if (access is not null && S.Exists && !access.Covers(S.TeamId))
+        {
+            return ChildResult.Refused(rule == Rules.ChildNotYours
+                ? Refusal.Forbidden(rule, $"Child '{Id}' is not in one of your teams: its own team may transfer it to yours, or a senior leader may re-refer it.")
+                : Refusal.Forbidden(rule, $"Team '{S.TeamId}' is not one of your teams."));
+        }
+
+        var before = S.Exists ? new ChildExpectation(S.TeamId, S.WorkerId) : null;
+        return (await command()) with { Before = before };
+    }
+
+    private async Task<ChildResult> ApplyRefer(ReferChild command)
     {
         if (await Replay(command.RequestId, "refer", command.By) is { } replay)
         {
@@ -122,7 +153,7 @@ public sealed partial class ChildGrain(
         return new ChildResult(null, View(), receipt);
     }
 
-    public async Task<ChildResult> Allocate(AllocateChild command)
+    private async Task<ChildResult> ApplyAllocate(AllocateChild command)
     {
         if (await Replay(command.RequestId, "allocate", command.By) is { } replay)
         {
@@ -137,7 +168,7 @@ public sealed partial class ChildGrain(
         return await AllocateTo(command.WorkerId, command.RequestId, "allocate", "allocation", command.By, command.Override);
     }
 
-    public async Task<ChildResult> Reallocate(ReallocateChild command)
+    private async Task<ChildResult> ApplyReallocate(ReallocateChild command)
     {
         if (await Replay(command.RequestId, "reallocate", command.By) is { } replay)
         {
@@ -162,7 +193,7 @@ public sealed partial class ChildGrain(
         return await AllocateTo(command.WorkerId, command.RequestId, "reallocate", command.Reason, command.By, command.Override);
     }
 
-    public async Task<ChildResult> Transfer(TransferChild command)
+    private async Task<ChildResult> ApplyTransfer(TransferChild command)
     {
         if (await Replay(command.RequestId, "transfer", command.By) is { } replay)
         {
@@ -205,7 +236,7 @@ public sealed partial class ChildGrain(
         return new ChildResult(null, View(), receipt);
     }
 
-    public async Task<ChildResult> Close(CloseChild command)
+    private async Task<ChildResult> ApplyClose(CloseChild command)
     {
         if (await Replay(command.RequestId, "close", command.By) is { } replay)
         {

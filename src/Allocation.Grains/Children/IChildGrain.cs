@@ -22,7 +22,7 @@ public interface IChildGrain : IGrainWithStringKey
     [ReadOnly]
     Task<ChildView?> Get();
 
-    /// <summary>The child's team and worker, or null if it has not been referred: what a command's access check and
+    /// <summary>The child's team and worker, or null if it has not been referred: what an access check and a command's
     /// expectation need, without the whole view.</summary>
     [ReadOnly]
     Task<ChildExpectation?> GetPlace();
@@ -54,10 +54,11 @@ public interface IChildGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// The child as the caller's access was checked against: its team (null: not referred yet) and its worker. The API
-/// reads the child, checks the user may act on it, then sends the command; the child may have moved in between, so
-/// the grain applies the command only while it is still so, and refuses with <see cref="Rules.ChildChanged"/> if not.
-/// Null on a command: no expectation (the domain's own callers: seeding, import, tests).
+/// The child as the caller's access was checked against: its team (null: not referred yet) and its worker. Where the
+/// API reads the child to check access before a command (a case record, which its worker may change too), the child
+/// may move in between, so the grain applies the command only while it is still so, and refuses with
+/// <see cref="Rules.ChildChanged"/> if not. Null on a command: no expectation (the commands that carry a
+/// <see cref="CommandAccess"/> instead, and the domain's own callers: seeding, import, tests).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ChildExpectation(
@@ -70,6 +71,20 @@ public sealed record ChildExpectation(
     public static readonly ChildExpectation None = new(null, null);
 }
 
+/// <summary>
+/// Whose children the caller may give commands on: any team's (a senior leader) or those of the teams listed (the
+/// teams they manage). The API passes the signed-in user's with each command on a child; the child checks it against
+/// its own team as it applies the command, so the check and the command see the same team, with no read before and no
+/// window between. Null on a command: the domain's own callers (seeding, import, tests), unchecked.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record CommandAccess(
+    [property: Id(0)] bool AnyTeam,
+    [property: Id(1)] string[] Teams)
+{
+    public bool Covers(string? teamId) => AnyTeam || (teamId is not null && Array.IndexOf(Teams, teamId) >= 0);
+}
+
 [GenerateSerializer, Immutable]
 public sealed record ReferChild(
     [property: Id(0)] string RequestId,
@@ -77,7 +92,8 @@ public sealed record ReferChild(
     [property: Id(2)] string? By = null,
     [property: Id(3)] ChildExpectation? Expect = null,
     /// <summary>The child's family in the case management system, if known (siblings share it); kept across episodes.</summary>
-    [property: Id(4)] string? FamilyId = null);
+    [property: Id(4)] string? FamilyId = null,
+    [property: Id(5)] CommandAccess? Access = null);
 
 [GenerateSerializer, Immutable]
 public sealed record AllocateChild(
@@ -85,7 +101,8 @@ public sealed record AllocateChild(
     [property: Id(1)] string WorkerId,
     [property: Id(2)] string? By = null,
     [property: Id(3)] CeilingOverride? Override = null,
-    [property: Id(4)] ChildExpectation? Expect = null);
+    [property: Id(4)] ChildExpectation? Expect = null,
+    [property: Id(5)] CommandAccess? Access = null);
 
 [GenerateSerializer, Immutable]
 public sealed record ReallocateChild(
@@ -94,7 +111,8 @@ public sealed record ReallocateChild(
     [property: Id(2)] string Reason,
     [property: Id(3)] string? By = null,
     [property: Id(4)] CeilingOverride? Override = null,
-    [property: Id(5)] ChildExpectation? Expect = null);
+    [property: Id(5)] ChildExpectation? Expect = null,
+    [property: Id(6)] CommandAccess? Access = null);
 
 [GenerateSerializer, Immutable]
 public sealed record TransferChild(
@@ -102,14 +120,16 @@ public sealed record TransferChild(
     [property: Id(1)] string ToTeamId,
     [property: Id(2)] string Reason,
     [property: Id(3)] string? By = null,
-    [property: Id(4)] ChildExpectation? Expect = null);
+    [property: Id(4)] ChildExpectation? Expect = null,
+    [property: Id(5)] CommandAccess? Access = null);
 
 [GenerateSerializer, Immutable]
 public sealed record CloseChild(
     [property: Id(0)] string RequestId,
     [property: Id(1)] string Reason,
     [property: Id(2)] string? By = null,
-    [property: Id(3)] ChildExpectation? Expect = null);
+    [property: Id(3)] ChildExpectation? Expect = null,
+    [property: Id(4)] CommandAccess? Access = null);
 
 [GenerateSerializer, Immutable]
 public sealed record ReleaseFromWorker(
@@ -152,7 +172,10 @@ public sealed record ChildResult(
     [property: Id(0)] Refusal? Refusal,
     [property: Id(1)] ChildView? Child,
     [property: Id(2)] CommandReceipt? Receipt,
-    [property: Id(3)] bool Replayed = false)
+    [property: Id(3)] bool Replayed = false,
+    /// <summary>The child's team and worker as the command found them (null: not referred), for the audit trail;
+    /// not set on a refusal of access, whose caller may not learn them.</summary>
+    [property: Id(4)] ChildExpectation? Before = null)
 {
     public static ChildResult Refused(Refusal refusal) => new(refusal, null, null);
 }

@@ -49,23 +49,17 @@ public static class ChildrenApi
                 return notYours;
             }
 
-            // A referral by the team's own manager creates the child if it is new, so its grain is asked directly (no
-            // existence check first). A child already known is re-referred only by its own (last) team, or by a leader:
-            // another team takes it over by transfer, never by referring it into itself and reading its history.
-            var existing = await grains.GetGrain<IChildGrain>(childId).GetPlace();
-            if (existing is not null && Access.ReReferChild(http, childId, existing.TeamId!) is { } forbidden)
-            {
-                return forbidden;
-            }
-
-            var result = await grains.GetGrain<IChildGrain>(childId).Refer(
-                body with { By = http.User.Allocation().Id, Expect = existing ?? ChildExpectation.None });
+            // A referral by the team's own manager creates the child if it is new. A child already known is re-referred
+            // only by its own (last) team, or by a leader: another team takes it over by transfer, never by referring it
+            // into itself and reading its history. The child checks that itself, against its team as it stands.
+            var user = http.User.Allocation();
+            var result = await grains.GetGrain<IChildGrain>(childId).Refer(body with { By = user.Id, Expect = null, Access = Access.CommandAccess(user) });
             if (result.Refusal is null)
             {
                 IdDirectory.Found(grains, IdKind.Child, childId);
             }
 
-            return Answer(result);
+            return Answer(http, result);
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.refer")
           .WithSummary("Refers a child to a team (or re-refers a closed child): the 24-hour clock starts. An optional familyId (the case management system's) links brothers and sisters for the recommendation. Practice managers of that team and leaders.");
 
@@ -78,7 +72,7 @@ public static class ChildrenApi
             }
 
             return await Run(http, grains, childId, body.WorkerId, body.Override,
-                (c, by, expect) => c.Allocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = expect }));
+                (c, by, access) => c.Allocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = null, Access = access }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.allocate")
           .WithSummary("Allocates an unallocated child to a worker of its team, within the worker's ceiling (or above it with a senior leader's override and reason).");
 
@@ -91,7 +85,7 @@ public static class ChildrenApi
             }
 
             return await Run(http, grains, childId, body.WorkerId, body.Override,
-                (c, by, expect) => c.Reallocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = expect }));
+                (c, by, access) => c.Reallocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = null, Access = access }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.reallocate").WithSummary("Moves an allocated child to another worker of its team; counts as a worker change.");
 
         api.MapPost("/{childId}/transfer", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, TransferChild body, IGrainFactory grains, HttpContext http) =>
@@ -106,7 +100,7 @@ public static class ChildrenApi
                 return Problems.NotFound("team", body.ToTeamId);
             }
 
-            return await Run(http, grains, childId, null, null, (c, by, expect) => c.Transfer(body with { By = by, Expect = expect }));
+            return await Run(http, grains, childId, null, null, (c, by, access) => c.Transfer(body with { By = by, Expect = null, Access = access }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.transfer")
           .WithSummary("Transfers a child out of its team to another (a transfer point); it waits there unallocated with a new 24-hour clock. The child's own team's managers and leaders.");
 
@@ -117,41 +111,62 @@ public static class ChildrenApi
                 return invalid;
             }
 
-            return await Run(http, grains, childId, null, null, (c, by, expect) => c.Close(body with { By = by, Expect = expect }));
+            return await Run(http, grains, childId, null, null, (c, by, access) => c.Close(body with { By = by, Expect = null, Access = access }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.close").WithSummary("Closes the child's case, freeing the worker's place. The history is kept.");
 
         return app;
     }
 
-    /// <summary>A command on an existing child by a manager of its team (or a leader): the child is read first for its
-    /// team, which the audit entry records too, and the command carries what was read so that the grain refuses it
-    /// if the child has moved since.</summary>
+    /// <summary>
+    /// A command on an existing child by a manager of its team (or a leader). The child itself checks the user's teams
+    /// against its own as it applies the command, and returns its team and worker before it for the audit entry: one
+    /// call to the child, and no window between the check and the command. Only when the API would refuse the command
+    /// for another reason (a worker unknown, an override by someone not entitled to one) is the child's team read
+    /// first, so that someone outside the team gets the team's refusal, and learns nothing from the other.
+    /// </summary>
     private static async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> Run(
         HttpContext http, IGrainFactory grains, string childId, string? workerId, CeilingOverride? ceilingOverride,
-        Func<IChildGrain, string, ChildExpectation, Task<ChildResult>> command)
+        Func<IChildGrain, string, CommandAccess, Task<ChildResult>> command)
     {
-        if (await Known.FindPlace(grains, childId) is not { } child)
+        if (!Problems.IsValidId(childId) || !await Known.Child(grains, childId))
         {
             return Problems.NotFound("child", childId);
         }
 
-        var note = http.AuditNote();
-        (note.TeamId, note.WorkerId) = (child.TeamId, child.WorkerId);
-        if ((Access.ChangeTeam(http, child.TeamId!) ?? Access.Override(http, ceilingOverride)) is { } forbidden)
+        var refusal = Access.Override(http, ceilingOverride);
+        if (refusal is null && workerId is not null && !await Known.Worker(grains, workerId))
         {
-            return forbidden;
+            refusal = Problems.NotFound("worker", workerId);
         }
 
-        if (workerId is not null && !await Known.Worker(grains, workerId))
+        if (refusal is not null)
         {
-            return Problems.NotFound("worker", workerId);
+            var place = await grains.GetGrain<IChildGrain>(childId).GetPlace();
+            Note(http, place);
+            return place?.TeamId is { } team && Access.ChangeTeam(http, team) is { } notYours ? notYours : refusal;
         }
 
-        return Answer(await command(grains.GetGrain<IChildGrain>(childId), http.User.Allocation().Id, child));
+        var user = http.User.Allocation();
+        var result = await command(grains.GetGrain<IChildGrain>(childId), user.Id, Access.CommandAccess(user));
+        Note(http, result.Before);
+        return Answer(http, result);
     }
 
-    private static Results<Ok<ChildResponse>, ProblemHttpResult> Answer(ChildResult result) =>
-        result.Refusal is { } refusal
-            ? Problems.From(refusal)
-            : TypedResults.Ok(new ChildResponse(result.Child!, result.Receipt!, result.Replayed));
+    /// <summary>The child's team and worker before the command, on the audit entry.</summary>
+    private static void Note(HttpContext http, ChildExpectation? place)
+    {
+        if (place is not null)
+        {
+            var note = http.AuditNote();
+            (note.TeamId, note.WorkerId) = (place.TeamId, place.WorkerId);
+        }
+    }
+
+    /// <summary>The command's answer; a refusal of access is logged as the API's own are.</summary>
+    private static Results<Ok<ChildResponse>, ProblemHttpResult> Answer(HttpContext http, ChildResult result) => result.Refusal switch
+    {
+        { Kind: RefusalKind.Forbidden } forbidden => Access.Forbidden(http, forbidden.Rule, forbidden.Detail),
+        { } refusal => Problems.From(refusal),
+        null => TypedResults.Ok(new ChildResponse(result.Child!, result.Receipt!, result.Replayed)),
+    };
 }

@@ -13,6 +13,7 @@ public static partial class Problems
         {
             RefusalKind.NotFound => (StatusCodes.Status404NotFound, "Not found"),
             RefusalKind.Invalid => (StatusCodes.Status400BadRequest, "Invalid request"),
+            RefusalKind.Forbidden => (StatusCodes.Status403Forbidden, "Not permitted"),
             _ => (StatusCodes.Status409Conflict, "Refused by rule " + refusal.Rule),
         };
         var extensions = new Dictionary<string, object?> { ["rule"] = refusal.Rule };

@@ -32,6 +32,11 @@ public static partial class Access
 
     public static bool CanOverrideCeiling(AllocationUser user) => user.IsLeader;
 
+    /// <summary>The teams whose children the user may give commands on (<see cref="CanChangeTeam"/>), for the child
+    /// grain to check against its own team as it applies the command.</summary>
+    public static CommandAccess CommandAccess(AllocationUser user) =>
+        user.IsLeader ? new(true, []) : new(false, user.Is(UserRole.PracticeManager) ? [.. user.Teams] : []);
+
     /// <summary>Null when the user may read the team's board and children; else a 403.</summary>
     public static ProblemHttpResult? ReadTeam(HttpContext http, string teamId) =>
         CanReadTeam(http.User.Allocation(), teamId) ? null : Forbidden(http, "team-not-yours", $"Team '{teamId}' is not one of your teams.");

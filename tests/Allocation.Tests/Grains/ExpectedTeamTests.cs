@@ -71,6 +71,77 @@ public class ExpectedTeamTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_command_from_a_manager_of_another_team_is_refused_by_the_child_and_changes_nothing()
+    {
+        var teamA = await _s.Team("a");
+        var teamB = await _s.Team("b");
+        var workerA = await _s.Worker("wa", teamA);
+        var spare = await _s.Worker("wa2", teamA);
+        var allocated = await _s.Allocated("c1", teamA, workerA);
+        var waiting = await _s.Referred("c2", teamA);
+        var closed = await _s.Referred("c3", teamA);
+        Assert.Null((await _s.Child(closed).Close(new CloseChild(_s.NewRequestId(), "no further action", "pm-a"))).Refusal);
+        var managerB = new CommandAccess(false, [teamB]);
+
+        var results = new[]
+        {
+            await _s.Child(waiting).Allocate(new AllocateChild(_s.NewRequestId(), workerA, "pm-b", Access: managerB)),
+            await _s.Child(allocated).Reallocate(new ReallocateChild(_s.NewRequestId(), spare, "rebalanced", "pm-b", Access: managerB)),
+            await _s.Child(allocated).Transfer(new TransferChild(_s.NewRequestId(), teamB, "ours now", "pm-b", Access: managerB)),
+            await _s.Child(allocated).Close(new CloseChild(_s.NewRequestId(), "no further action", "pm-b", Access: managerB)),
+            await _s.Child(closed).Refer(new ReferChild(_s.NewRequestId(), teamB, "pm-b", Access: managerB)),
+        };
+
+        Assert.All(results, r => Assert.Equal(RefusalKind.Forbidden, r.Refusal?.Kind));
+        Assert.Equal([RuleNames.TeamNotYours, RuleNames.TeamNotYours, RuleNames.TeamNotYours, RuleNames.TeamNotYours, RuleNames.ChildNotYours],
+            results.Select(r => r.Refusal!.Rule));
+        Assert.All(results, r => Assert.Null(r.Before));
+        Assert.DoesNotContain(teamA, results[^1].Refusal!.Detail);
+        Assert.Equal((ChildStatus.Allocated, teamA, workerA), ((await _s.View(allocated)).Status, (await _s.View(allocated)).TeamId, (await _s.View(allocated)).WorkerId));
+        Assert.Equal((ChildStatus.Unallocated, null), ((await _s.View(waiting)).Status, (await _s.View(waiting)).WorkerId));
+        Assert.Equal((ChildStatus.Closed, teamA), ((await _s.View(closed)).Status, (await _s.View(closed)).TeamId));
+        Assert.Equal(1, (await _s.WorkerView(workerA)).CaseloadCount);
+        Assert.Equal(0, (await _s.WorkerView(spare)).CaseloadCount);
+    }
+
+    [Fact]
+    public async Task The_childs_own_manager_and_a_leader_are_let_through_with_the_place_the_command_found()
+    {
+        var teamA = await _s.Team("a");
+        var teamB = await _s.Team("b");
+        var worker = await _s.Worker("w", teamA);
+        var child = await _s.Referred("c", teamA);
+        var fresh = _s.Id("new");
+
+        var allocate = await _s.Child(child).Allocate(new AllocateChild(_s.NewRequestId(), worker, "pm-a", Access: new CommandAccess(false, [teamB, teamA])));
+        var transfer = await _s.Child(child).Transfer(new TransferChild(_s.NewRequestId(), teamB, "moved area", "leader", Access: new CommandAccess(true, [])));
+        var refer = await _s.Child(fresh).Refer(new ReferChild(_s.NewRequestId(), teamB, "pm-b", Access: new CommandAccess(false, [teamB])));
+
+        Assert.Equal((null, null, null), (allocate.Refusal, transfer.Refusal, refer.Refusal));
+        Assert.Equal(new ChildExpectation(teamA, null), allocate.Before);
+        Assert.Equal(new ChildExpectation(teamA, worker), transfer.Before);
+        Assert.Null(refer.Before);
+        Assert.Equal((teamB, ChildStatus.Unallocated), ((await _s.View(child)).TeamId, (await _s.View(child)).Status));
+    }
+
+    [Fact]
+    public async Task A_retry_after_the_child_left_the_managers_team_is_refused_not_answered_from_its_receipt()
+    {
+        var teamA = await _s.Team("a");
+        var teamB = await _s.Team("b");
+        var worker = await _s.Worker("w", teamA);
+        var child = await _s.Referred("c", teamA);
+        var managerA = new CommandAccess(false, [teamA]);
+        var requestId = _s.NewRequestId();
+        Assert.Null((await _s.Child(child).Allocate(new AllocateChild(requestId, worker, "pm-a", Access: managerA))).Refusal);
+        Assert.Null((await _s.Child(child).Transfer(new TransferChild(_s.NewRequestId(), teamB, "moved area", "leader"))).Refusal);
+
+        var retry = await _s.Child(child).Allocate(new AllocateChild(requestId, worker, "pm-a", Access: managerA));
+
+        Assert.Equal((RuleNames.TeamNotYours, false, null), (retry.Refusal?.Rule, retry.Replayed, retry.Child));
+    }
+
+    [Fact]
     public async Task A_receipt_answers_only_the_user_whose_command_it_was()
     {
         var team = await _s.Team();
