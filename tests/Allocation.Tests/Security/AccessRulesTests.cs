@@ -46,6 +46,9 @@ public sealed class AccessRulesTests(AppFactory factory)
         await AssertForbidden(await manager.GetAsync($"/api/teams/{TeamB}/board"), "team-not-yours");
         await AssertForbidden(await manager.GetAsync($"/api/children/{_p}-c2"), "team-not-yours", "child-not-yours");
         await AssertForbidden(await manager.PostAsJsonAsync($"/api/children/{_p}-c2/close", new { requestId = Req(), reason = "no" }), "team-not-yours");
+        // What the child checks comes from the sign-in, never from the body.
+        await AssertForbidden(await manager.PostAsJsonAsync($"/api/children/{_p}-c2/close",
+            new { requestId = Req(), reason = "no", access = new { anyTeam = true, teams = new[] { TeamB } } }), "team-not-yours");
         await AssertForbidden(await manager.PostAsJsonAsync($"/api/children/{_p}-c3/refer", new { requestId = Req(), teamId = TeamB }), "team-not-yours");
         await AssertForbidden(await manager.PostAsJsonAsync($"/api/workers/{WorkerB}/absences",
             new { requestId = Req(), from = DateTimeOffset.UtcNow, to = (DateTimeOffset?)null, reason = "sick" }), "worker-not-yours");
