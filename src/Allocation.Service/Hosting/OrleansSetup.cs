@@ -95,7 +95,9 @@ public static partial class OrleansSetup
                     o.Invariant = "Npgsql";
                     o.ConnectionString = cs;
                 });
+                // JSON's options stay registered: rows written as JSON by an earlier version are still read.
                 silo.UseSystemTextJsonGrainStorageSerializer();
+                silo.Services.AddSingleton<IGrainStorageSerializer, BinaryGrainStorageSerializer>();
             }
             else
             {

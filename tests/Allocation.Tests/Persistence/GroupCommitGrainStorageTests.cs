@@ -243,6 +243,38 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         Assert.Equal(0L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.Table} where state_name = '{LegacyClosedCasesState.StateName}'"));
     }
 
+    [PostgresFact]
+    public async Task A_row_stored_as_json_by_the_earlier_version_is_read_and_rewritten_in_the_binary_format()
+    {
+        var database = await NewDatabaseWithSchemaAsync();
+        var id = GrainId.Create("child", "c1");
+        var at = new DateTimeOffset(2026, 11, 2, 9, 30, 0, TimeSpan.Zero);
+        await using (var earlier = Create(database))
+        {
+            await earlier.WriteStateAsync("child", id, new GrainState<ChildState>(new ChildState
+            {
+                Exists = true, Status = ChildStatus.Allocated, TeamId = "t1", WorkerId = "w1", ReferredAt = at, Version = 4,
+                WorkerHistory = [new WorkerPeriod("w1", "t1", at, null, "allocation", "pm")],
+            }));
+        }
+
+        await using (var current = Create(database, serializer: BinaryGrainStorageSerializerTests.Binary))
+        {
+            var read = new GrainState<ChildState>();
+            await current.ReadStateAsync("child", id, read);
+            Assert.Equal(("t1", "w1", 4L, "w1"), (read.State!.TeamId, read.State.WorkerId, read.State.Version, read.State.WorkerHistory.Single().WorkerId));
+            read.State.Version = 5;
+            await current.WriteStateAsync("child", id, read);
+            Assert.Equal(5L, Assert.Single((await current.Read("t1")).Children).Value.Version);
+        }
+
+        Assert.Equal(0xFF, await ScalarAsync(database, $"select get_byte(payload, 0)::bigint from {GroupCommitGrainStorage.Table} where grain_id = '{id}'"));
+        await using var restarted = Create(database, serializer: BinaryGrainStorageSerializerTests.Binary);
+        var again = new GrainState<ChildState>();
+        await restarted.ReadStateAsync("child", id, again);
+        Assert.Equal((5L, at, "2"), (again.State!.Version, again.State.ReferredAt, again.ETag));
+    }
+
     private static CommandReceipt Receipt(string requestId, string command, DateTimeOffset at, long version) =>
         new(requestId, command, at, null, "t1", version, "U-1");
 
@@ -280,8 +312,8 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
     private static readonly IGrainStorageSerializer Serializer =
         new SystemTextJsonGrainStorageSerializer(Options.Create(new SystemTextJsonGrainStorageSerializerOptions()));
 
-    private static GroupCommitGrainStorage Create(string connectionString, int writers = 2) =>
-        new("test", NpgsqlDataSource.Create(connectionString), Serializer,
+    private static GroupCommitGrainStorage Create(string connectionString, int writers = 2, IGrainStorageSerializer? serializer = null) =>
+        new("test", NpgsqlDataSource.Create(connectionString), serializer ?? Serializer,
             new GroupCommitOptions { Writers = writers }, NullLogger<GroupCommitGrainStorage>.Instance);
 
     /// <summary>Transaction ids handed out so far: every transaction that writes takes one.</summary>
