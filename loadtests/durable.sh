@@ -46,7 +46,7 @@ as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w start -o "-h 127.0.0.1 -p
   -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c track_io_timing=on" >/dev/null
 psql() { command psql -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
 psql -qc "create database allocation"
-psql -d allocation -qc "create extension pg_stat_statements"
+psql -d allocation -qc "create extension pg_stat_statements; create extension pg_walinspect"
 cs="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=allocation;Maximum Pool Size=200"
 
 {
@@ -81,6 +81,7 @@ pg_ticks() { local main t; main=$(head -n 1 "$dir/data/postmaster.pid"); t=$(awk
   for p in $(pgrep -P "$main"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 svc_before=$(ticks "$service_pid"); pg_before=$(pg_ticks)
 psql -d allocation -qc "select pg_stat_statements_reset(); select pg_stat_reset();" >/dev/null
+wal_start=$(psql -d allocation -tAc "select pg_current_wal_lsn()")
 # PERF_SECONDS=N (after PERF_DELAY seconds, default 0): CPU samples of the whole machine with `perf record -a`, so the
 # split between PostgreSQL, the service, the load generator and anything else running shows in `perf report --sort comm`.
 if [ -n "${PERF_SECONDS:-}" ]; then
@@ -106,6 +107,17 @@ svc_after=$(ticks "$service_pid"); pg_after=$(pg_ticks)
   echo "--- stored grain state by grain type (bytes)"
   psql -d allocation -c "select split_part(grain_id, '/', 1) as grain_type, count(*), round(avg(length(payload))) as avg_bytes, max(length(payload)) as max_bytes from allocation_grain_state group by 1 order by 1" 2>/dev/null \
     || psql -d allocation -c "select graintypestring as grain_type, count(*), round(avg(length(payloadbinary))) as avg_bytes, max(length(payloadbinary)) as max_bytes from orleansstorage group by 1 order by 1"
+  # Where the WAL came from: by kind of record, then by the relation its first block belongs to (heap or index),
+  # with the full-page images (the first change to a page after each checkpoint) apart.
+  echo "--- WAL by resource manager (pg_walinspect)"
+  psql -d allocation -c "select resource_manager, count, round(combined_size / 1048576.0, 1) as mb, fpi_count, round(fpi_size / 1048576.0, 1) as fpi_mb
+    from pg_get_wal_stats('$wal_start', pg_current_wal_lsn()) where count > 0 order by combined_size desc limit 8"
+  echo "--- WAL by relation (first block of each record)"
+  psql -d allocation -c "with r as (select (regexp_match(block_ref, 'rel \d+/\d+/(\d+)'))[1]::oid as node, record_length, fpi_length
+      from pg_get_wal_records_info('$wal_start', pg_current_wal_lsn()))
+    select coalesce(c.relname, r.node::text, '(no block)') as relation, count(*) as records, round(sum(record_length) / 1048576.0, 1) as mb,
+      round(sum(fpi_length) / 1048576.0, 1) as fpi_mb
+    from r left join pg_class c on c.relfilenode = r.node group by 1 order by sum(record_length) desc limit 15"
   echo "--- pg_stat_statements (top 12 by calls)"
   psql -d allocation -c "select calls, round(total_exec_time::numeric,0) as total_ms, round(mean_exec_time::numeric,3) as mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) as query from pg_stat_statements order by calls desc limit 12"
 } >> "$out.txt"
