@@ -110,14 +110,14 @@ svc_after=$(ticks "$service_pid"); pg_after=$(pg_ticks)
   # Where the WAL came from: by kind of record, then by the relation its first block belongs to (heap or index),
   # with the full-page images (the first change to a page after each checkpoint) apart.
   echo "--- WAL by resource manager (pg_walinspect)"
-  psql -d allocation -c "select resource_manager, count, round(combined_size / 1048576.0, 1) as mb, fpi_count, round(fpi_size / 1048576.0, 1) as fpi_mb
-    from pg_get_wal_stats('$wal_start', pg_current_wal_lsn()) where count > 0 order by combined_size desc limit 8"
+  psql -d allocation -c "select \"resource_manager/record_type\" as kind, count, round(combined_size / 1048576.0, 1) as mb, round(fpi_size / 1048576.0, 1) as fpi_mb
+    from pg_get_wal_stats('$wal_start', pg_current_wal_flush_lsn()) where count > 0 order by combined_size desc limit 8" || true
   echo "--- WAL by relation (first block of each record)"
   psql -d allocation -c "with r as (select (regexp_match(block_ref, 'rel \d+/\d+/(\d+)'))[1]::oid as node, record_length, fpi_length
-      from pg_get_wal_records_info('$wal_start', pg_current_wal_lsn()))
+      from pg_get_wal_records_info('$wal_start', pg_current_wal_flush_lsn()))
     select coalesce(c.relname, r.node::text, '(no block)') as relation, count(*) as records, round(sum(record_length) / 1048576.0, 1) as mb,
       round(sum(fpi_length) / 1048576.0, 1) as fpi_mb
-    from r left join pg_class c on c.relfilenode = r.node group by 1 order by sum(record_length) desc limit 15"
+    from r left join pg_class c on c.relfilenode = r.node group by 1 order by sum(record_length) desc limit 15" || true
   echo "--- pg_stat_statements (top 12 by calls)"
   psql -d allocation -c "select calls, round(total_exec_time::numeric,0) as total_ms, round(mean_exec_time::numeric,3) as mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) as query from pg_stat_statements order by calls desc limit 12"
 } >> "$out.txt"
