@@ -165,8 +165,7 @@ public static class AuditTrailSetup
     /// <summary>PostgreSQL when the silo persists there (the table comes with the schema), else in memory.</summary>
     public static IServiceCollection AddAuditTrail(this IServiceCollection services, Hosting.StorageMode storage) =>
         storage.IsPostgres
-            ? services.AddSingleton<IAuditTrail>(sp => new PostgresAuditTrail(storage.ConnectionString!, sp.GetRequiredService<ILogger<PostgresAuditTrail>>(),
-                sp.GetKeyedService<Orleans.Storage.IGrainStorage>(Allocation.Grains.GrainStorage.Name) as Persistence.GroupCommitGrainStorage))
+            ? services.AddSingleton<IAuditTrail>(sp => new PostgresAuditTrail(storage.ConnectionString!, sp.GetRequiredService<ILogger<PostgresAuditTrail>>()))
             : services.AddSingleton<IAuditTrail, InMemoryAuditTrail>();
 }
 

@@ -5,49 +5,28 @@ using NpgsqlTypes;
 namespace Allocation.Service.Audit;
 
 /// <summary>
-/// The audit trail in PostgreSQL (<c>allocation_audit</c>, append-only by trigger). Appends are group-committed. With
-/// the silo's grain storage in the same process (<paramref name="sharedBatches"/>, the service as it runs), each entry
-/// joins the storage's next batch: committed in the transaction of the grain writes waiting with it, so an entry costs
-/// no transaction or log flush of its own. Without it (a process of its own), one writer takes every entry waiting and
-/// inserts them in one statement, one transaction. Either way each caller's task completes when its entry's
-/// transaction has committed.
+/// The audit trail in PostgreSQL (<c>allocation_audit</c>, append-only by trigger). Appends are group-committed: one
+/// writer takes every entry waiting and inserts them in one statement, one transaction, and each caller's task
+/// completes when that transaction has committed. Many commands at once cost one commit, not one each.
 /// </summary>
 public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
 {
     private const int MaxBatch = 512;
 
-    private const string Columns = """
-        at, user_id, roles, action, outcome, status, request_id, trace_id, child_id, team_id, worker_id,
-        other_team_id, other_worker_id, rule, figures, reason, override_reason, detail, dedup_key
-        """;
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PostgresAuditTrail> _logger;
-    private readonly GroupCommitGrainStorage? _sharedBatches;
-    private readonly GroupCommitQueue<AuditEntry, bool>? _queue;
+    private readonly GroupCommitQueue<AuditEntry, bool> _queue;
 
-    public PostgresAuditTrail(string connectionString, ILogger<PostgresAuditTrail> logger, GroupCommitGrainStorage? sharedBatches = null)
+    public PostgresAuditTrail(string connectionString, ILogger<PostgresAuditTrail> logger)
     {
         _dataSource = PostgresDataSource.Create(connectionString);
         _logger = logger;
-        _sharedBatches = sharedBatches;
-        _queue = sharedBatches is null
-            ? new GroupCommitQueue<AuditEntry, bool>(MaxBatch, writers: 1, InsertAsync, (e, count) => LogWriteFailed(e, count), "audit")
-            : null;
+        _queue = new GroupCommitQueue<AuditEntry, bool>(MaxBatch, writers: 1, InsertAsync, (e, count) => LogWriteFailed(e, count), "audit");
     }
-
-    /// <summary>Whether entries ride in the grain storage's batches (else in batches of their own).</summary>
-    public bool SharesGrainStorageBatches => _sharedBatches is not null;
 
     public Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
-        if (_sharedBatches is not null)
-        {
-            // Ordered by the key whose uniqueness is locked, so two batches in flight take those locks in one order.
-            return _sharedBatches.AppendToNextBatchAsync(InsertOne(entry), entry.DedupKey() ?? "").WaitAsync(cancellationToken);
-        }
-
-        if (!_queue!.TryEnqueue(entry, out var committed))
+        if (!_queue.TryEnqueue(entry, out var committed))
         {
             throw new InvalidOperationException("The audit trail is shutting down.");
         }
@@ -96,52 +75,16 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_queue is not null)
-        {
-            await _queue.DisposeAsync();
-        }
-
+        await _queue.DisposeAsync();
         await _dataSource.DisposeAsync();
-    }
-
-    /// <summary>One entry's insert, for a batch of the grain storage; a repeated decision is skipped by its dedup key,
-    /// so the statement never fails on its own.</summary>
-    private static NpgsqlBatchCommand InsertOne(AuditEntry e)
-    {
-        var command = new NpgsqlBatchCommand($"""
-            insert into allocation_audit ({Columns})
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-            on conflict (dedup_key) do nothing
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = e.At.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        Text(e.UserId);
-        Text(e.Roles);
-        Text(e.Action);
-        Text(e.Outcome.ToString());
-        command.Parameters.Add(new NpgsqlParameter { Value = e.Status, NpgsqlDbType = NpgsqlDbType.Integer });
-        Text(e.RequestId);
-        Text(e.TraceId);
-        Text(e.ChildId);
-        Text(e.TeamId);
-        Text(e.WorkerId);
-        Text(e.OtherTeamId);
-        Text(e.OtherWorkerId);
-        Text(e.Rule);
-        Text(e.Figures);
-        Text(e.Reason);
-        Text(e.OverrideReason);
-        Text(e.Detail);
-        Text(e.DedupKey());
-        return command;
-
-        void Text(string? value) => command.Parameters.Add(new NpgsqlParameter { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
     }
 
     /// <summary>Inserts the entries in one statement (one transaction); a repeated decision is skipped by its dedup key.</summary>
     private async Task<IReadOnlyList<bool>> InsertAsync(IReadOnlyList<AuditEntry> entries)
     {
-        await using var command = _dataSource.CreateCommand($"""
-            insert into allocation_audit ({Columns})
+        await using var command = _dataSource.CreateCommand("""
+            insert into allocation_audit (at, user_id, roles, action, outcome, status, request_id, trace_id, child_id, team_id, worker_id,
+                                          other_team_id, other_worker_id, rule, figures, reason, override_reason, detail, dedup_key)
             select * from unnest(@at, @user_id, @roles, @action, @outcome, @status, @request_id, @trace_id, @child_id, @team_id, @worker_id,
                                  @other_team_id, @other_worker_id, @rule, @figures, @reason, @override_reason, @detail, @dedup_key)
             on conflict (dedup_key) do nothing

@@ -293,23 +293,6 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         grainState.RecordExists = true;
     }
 
-    /// <summary>
-    /// A row of another writer's (an audit entry) for the next batch: committed in the same transaction as whatever
-    /// grain writes wait with it, after them, so it costs no commit of its own. Completes once committed; fails with
-    /// the batch. Its statement must not fail alone (an insert that skips a conflict), or it would fail the grain
-    /// writes in its batch too. <paramref name="order"/> orders such rows within a batch, so that two batches in flight
-    /// take their locks (a unique key) in the same order.
-    /// </summary>
-    public async Task AppendToNextBatchAsync(NpgsqlBatchCommand command, string order)
-    {
-        if (!_queue.TryEnqueue(new PendingWrite(order, command, Appended: true), out var committed))
-        {
-            throw new ObjectDisposedException(nameof(GroupCommitGrainStorage), "The grain storage has stopped.");
-        }
-
-        await committed;
-    }
-
     /// <summary>The receipt stored for the grain's command with this request id: one read of the primary key.</summary>
     public async Task<CommandReceipt?> FindReceipt(GrainId grainId, string requestId)
     {
@@ -499,9 +482,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         await using var connection = await _dataSource.OpenConnectionAsync();
         // Without an explicit transaction PostgreSQL runs the statements of one batch as a single implicit transaction.
         await using var batch = new NpgsqlBatch(connection);
-        // Rows always locked in the same order, so two batches in flight never deadlock on each other: the grains' rows
-        // by grain id, then the appended rows by their own order.
-        foreach (var write in writes.OrderBy(w => w.Appended).ThenBy(w => w.GrainId, StringComparer.Ordinal))
+        // Rows always locked in the same order, so two batches in flight never deadlock on each other.
+        foreach (var write in writes.OrderBy(w => w.GrainId, StringComparer.Ordinal))
         {
             batch.BatchCommands.Add(write.Command);
             if (write.Then is { } then)
@@ -512,15 +494,13 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
 
         await batch.ExecuteNonQueryAsync();
         Interlocked.Increment(ref _batches);
-        Interlocked.Add(ref _writes, writes.Count(w => !w.Appended));
-        // A state's statement stores its row and its receipts (one or more rows); none when the write is stale. An
-        // appended row has no such check.
-        return writes.Select(w => w.Appended || w.Command.RecordsAffected >= 1).ToList();
+        Interlocked.Add(ref _writes, writes.Count);
+        // A state's statement stores its row and its receipts (one or more rows); none when the write is stale.
+        return writes.Select(w => w.Command.RecordsAffected >= 1).ToList();
     }
 
-    /// <summary>A queued write: its grain (the order rows are locked in) or, appended, its own order key; its statement
-    /// and one to run after it.</summary>
-    private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command, NpgsqlBatchCommand? Then = null, bool Appended = false);
+    /// <summary>A queued write: its grain (the order rows are locked in), its statement and one to run after it.</summary>
+    private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command, NpgsqlBatchCommand? Then = null);
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Error, Message = "Grain storage {Name}: a batch of {Count} writes failed; none of it was committed")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string name, int count);

@@ -7,7 +7,6 @@ using Allocation.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Orleans.Storage;
 
 namespace Allocation.Tests.Persistence;
 
@@ -20,7 +19,6 @@ public class AuditPostgresTests(PostgresServer postgres)
         var database = await postgres.CreateDatabaseAsync("audit");
         await PostgresSchema.ApplyAsync(database, NullLogger.Instance);
         await using var trail = new PostgresAuditTrail(database, NullLogger<PostgresAuditTrail>.Instance);
-        Assert.False(trail.SharesGrainStorageBatches);
 
         // 200 commands at once: all durable when their tasks complete, in fewer transactions than entries.
         await Task.WhenAll(Enumerable.Range(0, 200).Select(i => trail.AppendAsync(Entry($"c{i % 10}", $"r{i}"))));
@@ -46,58 +44,6 @@ public class AuditPostgresTests(PostgresServer postgres)
         }
 
         Assert.Equal(200, (await trail.QueryAsync(new AuditQuery(Limit: 10_000))).Count);
-    }
-
-    [PostgresFact]
-    public async Task Beside_the_grain_storage_entries_ride_in_its_batches_and_cost_no_transaction_of_their_own()
-    {
-        var database = await postgres.CreateDatabaseAsync("audit-shared");
-        await PostgresSchema.ApplyAsync(database, NullLogger.Instance);
-        await using (var connection = new NpgsqlConnection(database))
-        {
-            await connection.OpenAsync();
-            await using var table = new NpgsqlCommand(GroupCommitGrainStorage.CreateTableSql, connection);
-            await table.ExecuteNonQueryAsync();
-        }
-
-        await using var storage = new GroupCommitGrainStorage("test", NpgsqlDataSource.Create(database), BinaryGrainStorageSerializerTests.Binary,
-            new GroupCommitOptions { Writers = 1 }, NullLogger<GroupCommitGrainStorage>.Instance);
-        await using var trail = new PostgresAuditTrail(database, NullLogger<PostgresAuditTrail>.Instance, storage);
-        Assert.True(trail.SharesGrainStorageBatches);
-
-        // The state table locked, the writer's first batch waits, and the rest queues up behind it: 200 grain writes
-        // and 200 entries, one of each in turn, the same decision among the entries twice.
-        await using var blocker = new NpgsqlConnection(database);
-        await blocker.OpenAsync();
-        await using var locked = await blocker.BeginTransactionAsync();
-        await using (var lockTable = new NpgsqlCommand($"lock table {GroupCommitGrainStorage.Table} in share row exclusive mode", blocker, locked))
-        {
-            await lockTable.ExecuteNonQueryAsync();
-        }
-
-        var all = Enumerable.Range(0, 200).SelectMany(i => new[]
-        {
-            storage.WriteStateAsync("child", GrainId.Create("child", $"c{i}"), new GrainState<Allocation.Grains.Children.ChildState>(new() { Exists = true, TeamId = "t1" })),
-            trail.AppendAsync(Entry($"c{i % 199 % 10}", $"r{i % 199}")),
-        }).ToList();
-        await WaitForALockWaitAsync(database);
-        await locked.CommitAsync();
-        await Task.WhenAll(all);
-
-        Assert.Equal(199, (await trail.QueryAsync(new AuditQuery(Limit: 10_000))).Count);
-        await using var shared = new NpgsqlConnection(database);
-        await shared.OpenAsync();
-        await using var sharing = new NpgsqlCommand($"""
-            select count(*) from allocation_audit a
-            where exists (select 1 from {GroupCommitGrainStorage.Table} s where s.xmin::text = a.xmin::text)
-            """, shared);
-        var entriesWithGrainWrites = (long)(await sharing.ExecuteScalarAsync())!;
-        Assert.True(entriesWithGrainWrites > 0, "no entry was committed in a grain write's transaction");
-        await using var distinct = new NpgsqlCommand($"""
-            select count(distinct x) from (select xmin::text as x from allocation_audit union all select xmin::text from {GroupCommitGrainStorage.Table}) t
-            """, shared);
-        var transactions = (long)(await distinct.ExecuteScalarAsync())!;
-        Assert.True(transactions < 200, $"{transactions} transactions for 200 grain writes and 200 entries");
     }
 
     [PostgresFact]
@@ -142,7 +88,6 @@ public class AuditPostgresTests(PostgresServer postgres)
         }
 
         await using var second = new PostgresAppFactory(database, clusterId, TimeSpan.FromHours(24));
-        Assert.True(Assert.IsType<PostgresAuditTrail>(second.Services.GetRequiredService<IAuditTrail>()).SharesGrainStorageBatches);
         var again = second.CreateClient();
         var history = await again.GetFromJsonAsync<JsonElement>("/api/children/c2/allocation-history");
         Assert.Equal([("child.refer", "Accepted"), ("child.allocate", "Refused")],
@@ -172,18 +117,6 @@ public class AuditPostgresTests(PostgresServer postgres)
 
     private static AuditEntry Entry(string child, string requestId) => new(0, DateTimeOffset.UtcNow, "u1", "PracticeManager", "child.allocate",
         AuditOutcome.Accepted, 200, requestId, null, child, "t1", "w1", null, "w-before", null, null, null, null, null);
-
-    /// <summary>Until some session waits for a lock (within 10 s).</summary>
-    private static async Task WaitForALockWaitAsync(string database)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var waiting = new NpgsqlCommand("select count(*) from pg_locks where not granted", connection);
-        for (var tries = 0; tries < 200 && (long)(await waiting.ExecuteScalarAsync())! == 0; tries++)
-        {
-            await Task.Delay(50);
-        }
-    }
 
     /// <summary>The transactions that wrote the trail's rows: each row's xmin is its inserting transaction.</summary>
     private static async Task<long> TransactionsAsync(string database)
