@@ -87,7 +87,7 @@ public sealed partial class PostgresAuditTrail : IAuditTrail, IAsyncDisposable
                                           other_team_id, other_worker_id, rule, figures, reason, override_reason, detail, dedup_key)
             select * from unnest(@at, @user_id, @roles, @action, @outcome, @status, @request_id, @trace_id, @child_id, @team_id, @worker_id,
                                  @other_team_id, @other_worker_id, @rule, @figures, @reason, @override_reason, @detail, @dedup_key)
-            on conflict (dedup_key) do nothing
+            on conflict ((md5(dedup_key)::uuid)) do nothing
             """);
         command.Parameters.Add(new NpgsqlParameter("at", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = entries.Select(e => e.At.ToUniversalTime()).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = entries.Select(e => e.Status).ToArray() });

@@ -36,6 +36,7 @@ public static partial class PostgresSchema
         new(3, "Audit trail (append-only)", ["sql.06-AuditTrail.sql"]),
         new(4, "Children and workers behind each team's KPI figures", ["sql.07-KpiBehind.sql"]),
         new(5, "Nightly pressure forecasts", ["sql.08-PressureForecasts.sql"]),
+        new(6, "Audit trail: the dedup key's uniqueness by its digest, a block-range index on time", ["sql.09-AuditTrailIndexes.sql"]),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>

@@ -47,6 +47,40 @@ public class AuditPostgresTests(PostgresServer postgres)
     }
 
     [PostgresFact]
+    public async Task After_the_index_upgrade_a_retry_of_a_decision_recorded_before_it_is_still_recorded_once()
+    {
+        var database = await postgres.CreateDatabaseAsync("audit-upgrade");
+        await PostgresSchema.ApplyAsync(database, NullLogger.Instance);
+        var before = Entry("c1", "r1");
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            // The trail as schema version 5 left it: unique on the whole key, a B-tree on time, and a decision recorded.
+            await using var downgrade = new NpgsqlCommand($"""
+                drop index allocation_audit_dedup;
+                alter table allocation_audit add constraint allocation_audit_dedup_key_key unique (dedup_key);
+                drop index allocation_audit_at;
+                create index allocation_audit_at on allocation_audit (at);
+                delete from {PostgresSchema.VersionTable} where version >= 6;
+                insert into allocation_audit (at, user_id, roles, action, outcome, status, request_id, child_id, team_id, dedup_key)
+                values (now(), 'u1', 'PracticeManager', 'child.allocate', 'Accepted', 200, 'r1', 'c1', 't1', @key);
+                """, connection);
+            downgrade.Parameters.AddWithValue("key", before.DedupKey()!);
+            await downgrade.ExecuteNonQueryAsync();
+        }
+
+        await PostgresSchema.ApplyAsync(database, NullLogger.Instance);
+        await using var trail = new PostgresAuditTrail(database, NullLogger<PostgresAuditTrail>.Instance);
+        await trail.AppendAsync(before);                 // the retry, after the upgrade
+        await trail.AppendAsync(Entry("c1", "r2"));      // another decision
+
+        Assert.Equal(["r1", "r2"], (await trail.QueryAsync(new AuditQuery(ChildId: "c1"))).Select(e => e.RequestId));
+        var from = DateTimeOffset.UtcNow.AddMinutes(-5);
+        Assert.Equal(2, (await trail.QueryAsync(new AuditQuery(From: from, To: from.AddMinutes(10)))).Count);
+        Assert.Empty(await trail.QueryAsync(new AuditQuery(To: from)));
+    }
+
+    [PostgresFact]
     public async Task A_command_refused_for_control_characters_answers_400_and_is_on_the_record_with_them_made_visible()
     {
         var database = await postgres.CreateDatabaseAsync("audit-hostile");
