@@ -51,6 +51,12 @@ public sealed partial class ChildGrain(
 
     private TeamResync? _teams;
 
+    /// <summary>The audit entry drafted for the command being applied, and the child as the command found it (see
+    /// <see cref="Checked"/>); whether its write stored the entry.</summary>
+    private (AuditDraft Draft, ChildExpectation? Before)? _audit;
+
+    private bool _audited;
+
     /// <summary>Tells the team boards what this child holds (<see cref="TeamResync"/>).</summary>
     private TeamResync Teams => _teams ??= new TeamResync(this, SyncTeams, logger);
 
@@ -86,24 +92,25 @@ public sealed partial class ChildGrain(
     public Task<ChildExpectation?> GetPlace() => Task.FromResult(S.Exists ? new ChildExpectation(S.TeamId, S.WorkerId) : null);
 
     public Task<ChildResult> Refer(ReferChild command) =>
-        Checked(command.Access, Rules.ChildNotYours, () => ApplyRefer(command));
+        Checked(command.Access, command.Audit, Rules.ChildNotYours, () => ApplyRefer(command), referral: true);
 
-    public Task<ChildResult> Allocate(AllocateChild command) => Checked(command.Access, Rules.TeamNotYours, () => ApplyAllocate(command));
+    public Task<ChildResult> Allocate(AllocateChild command) => Checked(command.Access, command.Audit, Rules.TeamNotYours, () => ApplyAllocate(command));
 
-    public Task<ChildResult> Reallocate(ReallocateChild command) => Checked(command.Access, Rules.TeamNotYours, () => ApplyReallocate(command));
+    public Task<ChildResult> Reallocate(ReallocateChild command) => Checked(command.Access, command.Audit, Rules.TeamNotYours, () => ApplyReallocate(command));
 
-    public Task<ChildResult> Transfer(TransferChild command) => Checked(command.Access, Rules.TeamNotYours, () => ApplyTransfer(command));
+    public Task<ChildResult> Transfer(TransferChild command) => Checked(command.Access, command.Audit, Rules.TeamNotYours, () => ApplyTransfer(command));
 
-    public Task<ChildResult> Close(CloseChild command) => Checked(command.Access, Rules.TeamNotYours, () => ApplyClose(command));
+    public Task<ChildResult> Close(CloseChild command) => Checked(command.Access, command.Audit, Rules.TeamNotYours, () => ApplyClose(command));
 
     /// <summary>
     /// A command on the child by a caller whose access is checked here, against the child's team as the command finds
     /// it (before its retry receipt: a retry by someone no longer entitled is refused too, as the first attempt would
     /// be now). A refused caller learns nothing of the child; an allowed one gets the child's team and worker before
     /// the command with its result, for the audit trail. A child not referred yet has no team to check: the command's
-    /// own rules answer (a referral creates it; the rest refuse it as unknown).
+    /// own rules answer (a referral creates it; the rest refuse it as unknown). The command's audit entry, if drafted,
+    /// is completed and stored with the command's write (<see cref="Commit"/>); the result says whether it was.
     /// </summary>
-    private async Task<ChildResult> Checked(CommandAccess? access, string rule, Func<Task<ChildResult>> command)
+    private async Task<ChildResult> Checked(CommandAccess? access, AuditDraft? audit, string rule, Func<Task<ChildResult>> command, bool referral = false)
     {
         if (access is not null && S.Exists && !access.Covers(S.TeamId))
         {
@@ -113,7 +120,17 @@ public sealed partial class ChildGrain(
         }
 
         var before = S.Exists ? new ChildExpectation(S.TeamId, S.WorkerId) : null;
-        return (await command()) with { Before = before };
+        // A referral's entry names the team it was referred to, as the API's entries always have.
+        _audit = audit is null ? null : (audit, referral ? null : before);
+        _audited = false;
+        try
+        {
+            return (await command()) with { Before = before, Audited = _audited };
+        }
+        finally
+        {
+            (_audit, _audited) = (null, false);
+        }
     }
 
     private async Task<ChildResult> ApplyRefer(ReferChild command)
@@ -612,9 +629,15 @@ public sealed partial class ChildGrain(
         ShareNewest();
         S.Receipts = null; // (read back after a failed write, an earlier version's list would come back)
         S.Receipting = _unstoredReceipts is { Count: > 0 } unstored ? [.. unstored, receipt] : [receipt];
+        S.Auditing = _audit is { } audit ? audit.Draft.Completed(audit.Before, S.TeamId, S.WorkerId, now) : null;
+        S.AuditStored = false;
         try
         {
             await Write();
+            if (S.AuditStored)
+            {
+                (_audited, _audit) = (true, null);
+            }
         }
         catch
         {
@@ -630,6 +653,8 @@ public sealed partial class ChildGrain(
         finally
         {
             S.Receipting = null;
+            S.Auditing = null;
+            S.AuditStored = false;
         }
 
         _unstoredReceipts = null;

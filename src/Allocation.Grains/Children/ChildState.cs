@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Allocation.Grains.Children;
 
 [GenerateSerializer]
-public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure, IRecordsReceipts
+public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure, IRecordsReceipts, IRecordsAudit
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public ChildStatus Status { get; set; }
@@ -54,6 +54,16 @@ public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure, IRecor
     [JsonIgnore] public IReadOnlyList<CommandReceipt>? Receipting { get => _receipting; set => _receipting = value; }
 
     [NonSerialized] private IReadOnlyList<CommandReceipt>? _receipting;
+
+    /// <summary>The audit entry the next write stores with the state (not itself stored: set by the command for its
+    /// write, cleared after it), and whether the storage did.</summary>
+    [JsonIgnore] public AuditDraft? Auditing { get => _auditing; set => _auditing = value; }
+
+    [NonSerialized] private AuditDraft? _auditing;
+
+    [JsonIgnore] public bool AuditStored { get => _auditStored; set => _auditStored = value; }
+
+    [NonSerialized] private bool _auditStored;
 
     /// <summary>What the child's team shows of it, from the child's own facts.</summary>
     public Teams.TeamChildSummary Summary(string childId, DateTimeOffset now, AllocationOptions options)

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Allocation.Grains.Children;
 
 /// <summary>
@@ -93,7 +95,9 @@ public sealed record ReferChild(
     [property: Id(3)] ChildExpectation? Expect = null,
     /// <summary>The child's family in the case management system, if known (siblings share it); kept across episodes.</summary>
     [property: Id(4)] string? FamilyId = null,
-    [property: Id(5)] CommandAccess? Access = null);
+    [property: Id(5)] CommandAccess? Access = null,
+    /// <summary>The command's audit entry, drafted by the API from the sign-in (never from the request body).</summary>
+    [property: Id(6), JsonIgnore] AuditDraft? Audit = null);
 
 [GenerateSerializer, Immutable]
 public sealed record AllocateChild(
@@ -102,7 +106,9 @@ public sealed record AllocateChild(
     [property: Id(2)] string? By = null,
     [property: Id(3)] CeilingOverride? Override = null,
     [property: Id(4)] ChildExpectation? Expect = null,
-    [property: Id(5)] CommandAccess? Access = null);
+    [property: Id(5)] CommandAccess? Access = null,
+    /// <summary>The command's audit entry, drafted by the API from the sign-in (never from the request body).</summary>
+    [property: Id(6), JsonIgnore] AuditDraft? Audit = null);
 
 [GenerateSerializer, Immutable]
 public sealed record ReallocateChild(
@@ -112,7 +118,9 @@ public sealed record ReallocateChild(
     [property: Id(3)] string? By = null,
     [property: Id(4)] CeilingOverride? Override = null,
     [property: Id(5)] ChildExpectation? Expect = null,
-    [property: Id(6)] CommandAccess? Access = null);
+    [property: Id(6)] CommandAccess? Access = null,
+    /// <summary>The command's audit entry, drafted by the API from the sign-in (never from the request body).</summary>
+    [property: Id(7), JsonIgnore] AuditDraft? Audit = null);
 
 [GenerateSerializer, Immutable]
 public sealed record TransferChild(
@@ -121,7 +129,9 @@ public sealed record TransferChild(
     [property: Id(2)] string Reason,
     [property: Id(3)] string? By = null,
     [property: Id(4)] ChildExpectation? Expect = null,
-    [property: Id(5)] CommandAccess? Access = null);
+    [property: Id(5)] CommandAccess? Access = null,
+    /// <summary>The command's audit entry, drafted by the API from the sign-in (never from the request body).</summary>
+    [property: Id(6), JsonIgnore] AuditDraft? Audit = null);
 
 [GenerateSerializer, Immutable]
 public sealed record CloseChild(
@@ -129,7 +139,9 @@ public sealed record CloseChild(
     [property: Id(1)] string Reason,
     [property: Id(2)] string? By = null,
     [property: Id(3)] ChildExpectation? Expect = null,
-    [property: Id(4)] CommandAccess? Access = null);
+    [property: Id(4)] CommandAccess? Access = null,
+    /// <summary>The command's audit entry, drafted by the API from the sign-in (never from the request body).</summary>
+    [property: Id(5), JsonIgnore] AuditDraft? Audit = null);
 
 [GenerateSerializer, Immutable]
 public sealed record ReleaseFromWorker(
@@ -175,7 +187,10 @@ public sealed record ChildResult(
     [property: Id(3)] bool Replayed = false,
     /// <summary>The child's team and worker as the command found them (null: not referred), for the audit trail;
     /// not set on a refusal of access, whose caller may not learn them.</summary>
-    [property: Id(4)] ChildExpectation? Before = null)
+    [property: Id(4)] ChildExpectation? Before = null,
+    /// <summary>True when the command's audit entry was stored with its write (<see cref="AuditDraft"/>): the API
+    /// does not write it again.</summary>
+    [property: Id(5)] bool Audited = false)
 {
     public static ChildResult Refused(Refusal refusal) => new(refusal, null, null);
 }

@@ -53,11 +53,14 @@ public static class ChildrenApi
             // only by its own (last) team, or by a leader: another team takes it over by transfer, never by referring it
             // into itself and reading its history. The child checks that itself, against its team as it stands.
             var user = http.User.Allocation();
-            var result = await grains.GetGrain<IChildGrain>(childId).Refer(body with { By = user.Id, Expect = null, Access = Access.CommandAccess(user) });
+            var result = await grains.GetGrain<IChildGrain>(childId).Refer(
+                body with { By = user.Id, Expect = null, Access = Access.CommandAccess(user), Audit = CommandAudit.Draft(http, body) });
             if (result.Refusal is null)
             {
                 IdDirectory.Found(grains, IdKind.Child, childId);
             }
+
+            Recorded(http, result);
 
             return Answer(http, result);
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.refer")
@@ -72,7 +75,10 @@ public static class ChildrenApi
             }
 
             return await Run(http, grains, childId, body.WorkerId, body.Override,
-                (c, by, access) => c.Allocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = null, Access = access }));
+                (c, by, access) => c.Allocate(body with
+                {
+                    By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = null, Access = access, Audit = CommandAudit.Draft(http, body),
+                }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.allocate")
           .WithSummary("Allocates an unallocated child to a worker of its team, within the worker's ceiling (or above it with a senior leader's override and reason).");
 
@@ -85,7 +91,10 @@ public static class ChildrenApi
             }
 
             return await Run(http, grains, childId, body.WorkerId, body.Override,
-                (c, by, access) => c.Reallocate(body with { By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = null, Access = access }));
+                (c, by, access) => c.Reallocate(body with
+                {
+                    By = by, Override = body.Override is { } o ? o with { By = by } : null, Expect = null, Access = access, Audit = CommandAudit.Draft(http, body),
+                }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.reallocate").WithSummary("Moves an allocated child to another worker of its team; counts as a worker change.");
 
         api.MapPost("/{childId}/transfer", async Task<Results<Ok<ChildResponse>, ProblemHttpResult>> (string childId, TransferChild body, IGrainFactory grains, HttpContext http) =>
@@ -100,7 +109,7 @@ public static class ChildrenApi
                 return Problems.NotFound("team", body.ToTeamId);
             }
 
-            return await Run(http, grains, childId, null, null, (c, by, access) => c.Transfer(body with { By = by, Expect = null, Access = access }));
+            return await Run(http, grains, childId, null, null, (c, by, access) => c.Transfer(body with { By = by, Expect = null, Access = access, Audit = CommandAudit.Draft(http, body) }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.transfer")
           .WithSummary("Transfers a child out of its team to another (a transfer point); it waits there unallocated with a new 24-hour clock. The child's own team's managers and leaders.");
 
@@ -111,7 +120,7 @@ public static class ChildrenApi
                 return invalid;
             }
 
-            return await Run(http, grains, childId, null, null, (c, by, access) => c.Close(body with { By = by, Expect = null, Access = access }));
+            return await Run(http, grains, childId, null, null, (c, by, access) => c.Close(body with { By = by, Expect = null, Access = access, Audit = CommandAudit.Draft(http, body) }));
         }).RequireAuthorization(Policies.TeamManagement).Audited("child.close").WithSummary("Closes the child's case, freeing the worker's place. The history is kept.");
 
         return app;
@@ -149,7 +158,17 @@ public static class ChildrenApi
         var user = http.User.Allocation();
         var result = await command(grains.GetGrain<IChildGrain>(childId), user.Id, Access.CommandAccess(user));
         Note(http, result.Before);
+        Recorded(http, result);
         return Answer(http, result);
+    }
+
+    /// <summary>Whether the child stored the command's audit entry with its write (then the API does not write it).</summary>
+    private static void Recorded(HttpContext http, ChildResult result)
+    {
+        if (result.Audited)
+        {
+            http.AuditNote().Recorded = true;
+        }
     }
 
     /// <summary>The child's team and worker before the command, on the audit entry.</summary>

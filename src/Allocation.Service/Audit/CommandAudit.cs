@@ -19,6 +19,10 @@ public sealed class AuditNote
 
     /// <summary>Entries that follow from the command (each child moved off a leaver's caseload), written after its own.</summary>
     public List<AuditEntry> FollowUps { get; } = [];
+
+    /// <summary>True when the command's accepted entry was stored with the command's own write (a child's command:
+    /// <see cref="AuditDraft"/>), so the trail is not written again.</summary>
+    public bool Recorded { get; set; }
 }
 
 public static class CommandAudit
@@ -93,6 +97,17 @@ public static class CommandAudit
         });
     }
 
+    /// <summary>The entry of this command as drafted before it runs, for the child to complete and store with its write:
+    /// what <see cref="RecordAsync"/> would write for it once accepted, the child's team and worker aside.</summary>
+    public static AuditDraft Draft(HttpContext http, object command)
+    {
+        var action = http.GetEndpoint()?.Metadata.GetMetadata<AuditedCommand>()?.Action
+            ?? throw new InvalidOperationException("Only an audited command has an audit entry to draft.");
+        var entry = Describe(http, action, [command], forbidden: false).Clipped();
+        return new AuditDraft(entry.UserId, entry.Roles, entry.Action, entry.RequestId, entry.TraceId, entry.ChildId, entry.TeamId,
+            entry.WorkerId, entry.OtherTeamId, entry.OtherWorkerId, entry.Reason, entry.OverrideReason);
+    }
+
     private static Task RecordAsync(HttpContext http, string action, IList<object?> arguments, IResult? result, Exception? failure)
     {
         if (failure is not null)
@@ -138,6 +153,12 @@ public static class CommandAudit
         }
 
         http.RequestServices.GetService<CommandMetrics>()?.Record(action, entry.Outcome, entry.Rule);
+        if (entry.Outcome == AuditOutcome.Accepted && http.Features.Get<AuditNote>() is { Recorded: true })
+        {
+            // Stored with the command's write, in the same statement.
+            return Task.CompletedTask;
+        }
+
         return AppendWithFollowUpsAsync(http, entry);
     }
 

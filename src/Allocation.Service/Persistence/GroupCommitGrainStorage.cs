@@ -4,6 +4,7 @@ using Allocation.Grains.Directory;
 using Allocation.Grains.Kpis;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
+using Allocation.Service.Audit;
 using Npgsql;
 using NpgsqlTypes;
 using Orleans.Storage;
@@ -262,8 +263,10 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             ? recorded.GroupBy(r => r.RequestId, StringComparer.Ordinal).Select(g => g.Last()).ToList()
             : null;
         var parameter = expected is null ? 5 : 6;
+        // A command's audit entry rides with its receipt (a write without receipts records no command).
+        var audit = receipts is not null && grainState.State is IRecordsAudit { Auditing: { } draft } ? AuditEntryOf(draft) : null;
         var command = new NpgsqlBatchCommand(receipts is null ? write : $"""
-            with stored as ({write} returning grain_id)
+            with stored as ({write} returning grain_id){(audit is null ? "" : $",\n{AuditInsert(parameter + 3)}")}
             insert into {ReceiptTable} (grain_id, request_id, applied_at, payload)
             select stored.grain_id, r.request_id, r.applied_at, r.payload
             from stored, unnest(${parameter}::text[], ${parameter + 1}::timestamptz[], ${parameter + 2}::bytea[]) as r (request_id, applied_at, payload)
@@ -287,10 +290,45 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             command.Parameters.Add(new NpgsqlParameter { Value = receipts.Select(r => _serializer.Serialize(r).ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         }
 
+        if (audit is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = audit.At.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            foreach (var text in (string?[])[audit.UserId, audit.Roles, audit.Action, audit.RequestId, audit.TraceId, audit.ChildId, audit.TeamId,
+                         audit.WorkerId, audit.OtherTeamId, audit.OtherWorkerId, audit.Reason, audit.OverrideReason, audit.DedupKey()])
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = (object?)text ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            }
+        }
+
         var newVersion = (expected ?? 0) + 1;
         await Enqueue(new PendingWrite(id, command, Closure(grainState.State, id, stateName, newVersion)), stateName, grainId, grainState.ETag);
         grainState.ETag = newVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
+        if (audit is not null)
+        {
+            ((IRecordsAudit)grainState.State!).AuditStored = true;
+        }
+    }
+
+    /// <summary>The accepted command's entry as the audit trail stores it (texts clipped as every entry's are).</summary>
+    private static AuditEntry AuditEntryOf(AuditDraft draft) => new AuditEntry(
+        0, draft.At ?? DateTimeOffset.UtcNow, draft.UserId, draft.Roles, draft.Action, AuditOutcome.Accepted, StatusCodes.Status200OK,
+        draft.RequestId, draft.TraceId, draft.ChildId, draft.TeamId, draft.WorkerId, draft.OtherTeamId, draft.OtherWorkerId,
+        null, null, draft.Reason, draft.OverrideReason, null).Clipped();
+
+    /// <summary>The audit entry's insert, as a data-modifying part of the state's statement: stored only with the
+    /// state (a stale write stores neither), and once (a repeated decision is skipped by its dedup key, as the
+    /// trail's own inserts skip it). Parameters from <paramref name="first"/>: the time, then the texts in order.</summary>
+    private static string AuditInsert(int first)
+    {
+        var texts = string.Join(", ", Enumerable.Range(first + 1, 13).Select(i => $"${i}::text"));
+        return $"""
+            audited as (
+                insert into allocation_audit (at, user_id, roles, action, request_id, trace_id, child_id, team_id, worker_id,
+                                              other_team_id, other_worker_id, reason, override_reason, dedup_key, outcome, status)
+                select ${first}::timestamptz, {texts}, 'Accepted', 200 from stored
+                on conflict ((md5(dedup_key)::uuid)) do nothing)
+            """;
     }
 
     /// <summary>The receipt stored for the grain's command with this request id: one read of the primary key.</summary>

@@ -81,6 +81,66 @@ public class AuditPostgresTests(PostgresServer postgres)
     }
 
     [PostgresFact]
+    public async Task A_childs_accepted_command_is_recorded_in_its_own_write_as_the_api_would_have_recorded_it()
+    {
+        var database = await postgres.CreateDatabaseAsync("audit-with-write");
+        await using var durable = new PostgresAppFactory(database, "audit-" + Guid.NewGuid().ToString("N")[..8], TimeSpan.FromHours(24));
+        await using var memory = new AppFactory();
+        foreach (var factory in new AppFactory[] { durable, memory })
+        {
+            await RunScriptAsync(factory.CreateClient());
+        }
+
+        var written = await durable.Services.GetRequiredService<IAuditTrail>().QueryAsync(new AuditQuery(Limit: 1000));
+        var expected = await memory.Services.GetRequiredService<IAuditTrail>().QueryAsync(new AuditQuery(Limit: 1000));
+        Assert.Equal(expected.Select(Shown), written.Select(Shown));
+        Assert.Equal(8, written.Count(e => e.Action.StartsWith("child.", StringComparison.Ordinal) && e.Outcome == AuditOutcome.Accepted && e.Detail is null));
+
+        // Each applied command's entry was inserted by the transaction that stored its receipt: the child's write.
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            select a.request_id, exists (select 1 from allocation_command_receipt r where r.request_id = a.request_id and r.xmin = a.xmin)
+            from allocation_audit a where a.action like 'child.%' and a.outcome = 'Accepted' and a.detail is null order by a.sequence
+            """, connection);
+        var sameTransaction = new List<(string, bool)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                sameTransaction.Add((reader.GetString(0), reader.GetBoolean(1)));
+            }
+        }
+
+        Assert.Equal([("r1", true), ("r2", true), ("r3", true), ("r4", true), ("r5", true), ("r6", true), ("r8", true), ("r9", true)], sameTransaction);
+
+        static async Task RunScriptAsync(HttpClient http)
+        {
+            (await http.PutAsJsonAsync("/api/teams/t1", new { name = "North" })).EnsureSuccessStatusCode();
+            (await http.PutAsJsonAsync("/api/teams/t2", new { name = "South" })).EnsureSuccessStatusCode();
+            (await http.PutAsJsonAsync("/api/workers/w1", new { name = "One", teamId = "t1", role = "SocialWorker", fte = 1.0, ceiling = 1 })).EnsureSuccessStatusCode();
+            (await http.PutAsJsonAsync("/api/workers/w2", new { name = "Two", teamId = "t1", role = "SocialWorker", fte = 1.0, ceiling = 5 })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c1/refer", new { requestId = "r1", teamId = "t1" })).EnsureSuccessStatusCode();
+            // An entry sent in the body is not the entry: the sign-in is.
+            (await http.PostAsJsonAsync("/api/children/c1/allocate", new
+            {
+                requestId = "r2", workerId = "w1", audit = new { userId = "someone-else", roles = "SeniorLeader", action = "child.close" },
+            })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c1/reallocate", new { requestId = "r3", workerId = "w2", reason = "cover" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c1/reallocate", new { requestId = "r3", workerId = "w2", reason = "cover" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c2/refer", new { requestId = "r4", teamId = "t1" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c3/refer", new { requestId = "r5", teamId = "t1" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c2/allocate", new { requestId = "r6", workerId = "w1" })).EnsureSuccessStatusCode();
+            Assert.Equal(HttpStatusCode.Conflict, (await http.PostAsJsonAsync("/api/children/c3/allocate", new { requestId = "r7", workerId = "w1" })).StatusCode);
+            (await http.PostAsJsonAsync("/api/children/c2/transfer", new { requestId = "r8", toTeamId = "t2", reason = "moved" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync("/api/children/c1/close", new { requestId = "r9", reason = "done" })).EnsureSuccessStatusCode();
+        }
+
+        static string Shown(AuditEntry e) => string.Join('|', e.UserId, e.Roles, e.Action, e.Outcome, e.Status, e.RequestId, e.ChildId, e.TeamId,
+            e.WorkerId, e.OtherTeamId, e.OtherWorkerId, e.Rule, e.Figures, e.Reason, e.OverrideReason, e.Detail);
+    }
+
+    [PostgresFact]
     public async Task A_command_refused_for_control_characters_answers_400_and_is_on_the_record_with_them_made_visible()
     {
         var database = await postgres.CreateDatabaseAsync("audit-hostile");
