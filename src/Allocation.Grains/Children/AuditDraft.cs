@@ -27,17 +27,22 @@ public sealed record AuditDraft(
     /// <summary>When the command was applied; set by <see cref="Completed"/>.</summary>
     [property: Id(12)] DateTimeOffset? At = null)
 {
-    /// <summary>
-    /// The entry of the command as applied, by the rules the API's entries follow: the subject's team is the team the
-    /// child was in (or, for a referral, the team named), else the team it is in now; a worker named by the command is
-    /// the entry's worker, and the worker the child had before it, if another, the other worker; with no worker named,
-    /// the worker the child had, else the one it has now.
-    /// </summary>
+    /// <summary>The entry of the command as applied (<see cref="Subject"/>, then <see cref="WorkerAfter"/>).</summary>
     /// <param name="before">The child's team and worker as the command found them (null: a referral, which names its team).</param>
     public AuditDraft Completed(ChildExpectation? before, string teamNow, string? workerNow, DateTimeOffset at)
     {
-        var team = before?.TeamId ?? TeamId;
-        var (worker, otherWorker) = (WorkerId, OtherWorkerId);
+        var (team, worker, otherWorker) = Subject(TeamId, WorkerId, OtherWorkerId, before);
+        return this with { TeamId = team ?? teamNow, WorkerId = WorkerAfter(worker, otherWorker, workerNow), OtherWorkerId = otherWorker, At = at };
+    }
+
+    /// <summary>
+    /// An entry's subject, by the rules every command's entry follows (here and in the API's own entries): the team is
+    /// the team the subject was in, else the team the command named; a worker named by the command is the entry's
+    /// worker, and the worker the subject had before, if another, the other worker; with no worker named, the worker
+    /// the subject had.
+    /// </summary>
+    public static (string? Team, string? Worker, string? OtherWorker) Subject(string? team, string? worker, string? otherWorker, ChildExpectation? before)
+    {
         if (worker is null)
         {
             worker = before?.WorkerId;
@@ -47,13 +52,13 @@ public sealed record AuditDraft(
             otherWorker = was;
         }
 
-        if (worker is null && workerNow is not null && workerNow != otherWorker)
-        {
-            worker = workerNow;
-        }
-
-        return this with { TeamId = team ?? teamNow, WorkerId = worker, OtherWorkerId = otherWorker, At = at };
+        return (before?.TeamId ?? team, worker, otherWorker);
     }
+
+    /// <summary>An entry's worker once the command is applied: the one it has, else the child's worker now unless that
+    /// is the worker the child left.</summary>
+    public static string? WorkerAfter(string? worker, string? otherWorker, string? workerNow) =>
+        worker ?? (workerNow != otherWorker ? workerNow : null);
 }
 
 /// <summary>A state whose next write also stores a command's audit entry (null: none), in the same statement, only if

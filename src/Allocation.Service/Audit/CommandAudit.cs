@@ -103,7 +103,8 @@ public static class CommandAudit
     {
         var action = http.GetEndpoint()?.Metadata.GetMetadata<AuditedCommand>()?.Action
             ?? throw new InvalidOperationException("Only an audited command has an audit entry to draft.");
-        var entry = Describe(http, action, [command], forbidden: false).Clipped();
+        // Clipped where it is stored, as every entry is.
+        var entry = Describe(http, action, [command], forbidden: false);
         return new AuditDraft(entry.UserId, entry.Roles, entry.Action, entry.RequestId, entry.TraceId, entry.ChildId, entry.TeamId,
             entry.WorkerId, entry.OtherTeamId, entry.OtherWorkerId, entry.Reason, entry.OverrideReason);
     }
@@ -141,11 +142,12 @@ public static class CommandAudit
         else if ((result as IValueHttpResult)?.Value is Api.ChildrenApi.ChildResponse response)
         {
             var child = response.Child;
-            entry = entry with { TeamId = entry.TeamId ?? child.TeamId, Detail = response.Replayed ? ReplayDetail : null };
-            if (entry.WorkerId is null && child.WorkerId is { } worker && worker != entry.OtherWorkerId)
+            entry = entry with
             {
-                entry = entry with { WorkerId = worker };
-            }
+                TeamId = entry.TeamId ?? child.TeamId,
+                WorkerId = AuditDraft.WorkerAfter(entry.WorkerId, entry.OtherWorkerId, child.WorkerId),
+                Detail = response.Replayed ? ReplayDetail : null,
+            };
         }
         else if ((result as IValueHttpResult)?.Value is WorkerResult { Replayed: true })
         {
@@ -199,15 +201,7 @@ public static class CommandAudit
         team ??= route.GetValueOrDefault("teamId") as string;
         if (!forbidden && http.Features.Get<AuditNote>() is { } note)
         {
-            team = note.TeamId ?? team;
-            if (worker is null)
-            {
-                worker = note.WorkerId;
-            }
-            else if (note.WorkerId is { } before && before != worker)
-            {
-                otherWorker = before;
-            }
+            (team, worker, otherWorker) = AuditDraft.Subject(team, worker, otherWorker, new ChildExpectation(note.TeamId, note.WorkerId));
         }
 
         return new AuditEntry(0, DateTimeOffset.UtcNow, user?.Id ?? "anonymous", user?.RoleText ?? "", action, AuditOutcome.Accepted, 200,

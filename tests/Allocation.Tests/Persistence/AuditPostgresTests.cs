@@ -94,6 +94,12 @@ public class AuditPostgresTests(PostgresServer postgres)
         var written = await durable.Services.GetRequiredService<IAuditTrail>().QueryAsync(new AuditQuery(Limit: 1000));
         var expected = await memory.Services.GetRequiredService<IAuditTrail>().QueryAsync(new AuditQuery(Limit: 1000));
         Assert.Equal(expected.Select(Shown), written.Select(Shown));
+        // Both paths complete an entry by one set of rules; what those rules give, command by command:
+        Assert.Equal(
+            [("r1", "t1", null, null, null), ("r2", "t1", "w1", null, null), ("r3", "t1", "w2", null, "w1"),
+             ("r8", "t1", "w1", "t2", null), ("r9", "t1", "w2", null, null)],
+            written.Where(e => e.RequestId is "r1" or "r2" or "r3" or "r8" or "r9" && e.Outcome == AuditOutcome.Accepted)
+                .Select(e => (e.RequestId, e.TeamId, e.WorkerId, e.OtherTeamId, e.OtherWorkerId)));
         Assert.Equal(8, written.Count(e => e.Action.StartsWith("child.", StringComparison.Ordinal) && e.Outcome == AuditOutcome.Accepted && e.Detail is null));
 
         // Each applied command's entry was inserted by the transaction that stored its receipt: the child's write.
