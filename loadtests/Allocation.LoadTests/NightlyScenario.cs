@@ -137,6 +137,7 @@ public static class NightlyScenario
             var childStates = new List<KeyValuePair<string, ChildState>>();
             var teamWorkers = (workers / teams) + (t < workers % teams ? 1 : 0);
             var caseholders = new List<string>();
+            var overriding = new HashSet<string>(StringComparer.Ordinal);
             for (var w = 0; w < teamWorkers; w++)
             {
                 var id = $"W{workerNo++:D6}";
@@ -146,7 +147,8 @@ public static class NightlyScenario
                 var worker = new SocialWorkerState { Exists = true, Name = id, TeamId = teamId, Role = role, Fte = fte, Agency = random.NextDouble() < 0.18 };
                 if (random.NextDouble() < 0.03)
                 {
-                    worker.Caseload[$"C-over-{id}"] = new CaseEntry($"C-over-{id}", at, "generated", new CeilingOverride("head-of-service", "generated"));
+                    // One of this worker's children is held above the ceiling by override (its current period says so).
+                    overriding.Add(id);
                 }
 
                 workerStates.Add(new(id, worker));
@@ -170,7 +172,9 @@ public static class NightlyScenario
                 {
                     var last = s == spells - 1;
                     var to = last ? (DateTimeOffset?)null : from.AddDays(random.Next(5, 40));
-                    periods.Add(new WorkerPeriod(last && worker is not null ? worker : $"W-past-{random.Next(100_000)}", teamId, from, worker is null && last ? from.AddDays(1) : to, "allocation"));
+                    var overridden = last && worker is not null && overriding.Remove(worker);
+                    periods.Add(new WorkerPeriod(last && worker is not null ? worker : $"W-past-{random.Next(100_000)}", teamId, from, worker is null && last ? from.AddDays(1) : to,
+                        "allocation", Override: overridden ? new CeilingOverride("head-of-service", "generated") : null));
                     from = to ?? from;
                 }
 

@@ -399,7 +399,7 @@ public sealed partial class ChildGrain(
             {
                 EndPeriod(now, command.Reason);
                 BeginPeriod(target, now, command.Reason, command.By, null);
-                await CommitOrRelease("release", command.RequestId, target, command.By, command.WorkerId);
+                await CommitOrRelease("release", command.RequestId, target, command.By, command.WorkerId, reservation.Limit);
                 await LetGo(command.WorkerId);
                 await TellTeam(Feed(now, "reallocated", target, command.By,
                     $"{Id} moved from {command.WorkerId} to {target} ({command.Reason})"));
@@ -495,7 +495,7 @@ public sealed partial class ChildGrain(
         var previousWorker = S.WorkerId;
         EndPeriod(now, reason);
         BeginPeriod(workerId, now, reason, by, reservation.OverCeiling ? ceilingOverride : null);
-        var receipt = await CommitOrRelease(command, requestId, workerId, by, previousWorker);
+        var receipt = await CommitOrRelease(command, requestId, workerId, by, previousWorker, reservation.Limit);
         if (previousWorker is not null)
         {
             await LetGo(previousWorker);
@@ -655,6 +655,7 @@ public sealed partial class ChildGrain(
             S.Receipting = null;
             S.Auditing = null;
             S.AuditStored = false;
+            S.PlaceLimit = null;
         }
 
         _unstoredReceipts = null;
@@ -683,11 +684,13 @@ public sealed partial class ChildGrain(
         }
     }
 
-    /// <summary>Commits an allocation whose place is reserved; if the write fails, gives the place back.</summary>
-    private async Task<CommandReceipt> CommitOrRelease(string command, string requestId, string workerId, string? by, string? leaving)
+    /// <summary>Commits an allocation whose place is reserved, under the limit the worker reserved it with (the
+    /// storage refuses the write if the worker's stored places already reach it); if the write fails, gives the place back.</summary>
+    private async Task<CommandReceipt> CommitOrRelease(string command, string requestId, string workerId, string? by, string? leaving, int? limit)
     {
         try
         {
+            S.PlaceLimit = limit;
             return await Commit(command, requestId, workerId, S.TeamId, by, leaving);
         }
         catch
@@ -700,7 +703,7 @@ public sealed partial class ChildGrain(
             }
             else if (S.WorkerId != workerId)
             {
-                await Worker(workerId).Release(Id);
+                await Worker(workerId).ReleaseUnstored(Id);
             }
 
             throw;

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Allocation.Grains.Children;
 
 [GenerateSerializer]
-public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure, IRecordsReceipts, IRecordsAudit
+public sealed class ChildState : Teams.ITeamMember, SocialWorkers.IHoldsPlace, Kpis.IRecordsClosure, IRecordsReceipts, IRecordsAudit
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public ChildStatus Status { get; set; }
@@ -42,6 +42,15 @@ public sealed class ChildState : Teams.ITeamMember, Kpis.IRecordsClosure, IRecor
 
     /// <summary>An open child is on its team's board; a closed one (or none) is on no board.</summary>
     [JsonIgnore] public string? BoardTeam => Exists && Status != ChildStatus.Closed ? TeamId : null;
+
+    /// <summary>An open child with a worker holds a place on that worker's caseload: the one record of it.</summary>
+    [JsonIgnore] public string? HeldBy => BoardTeam is null ? null : WorkerId;
+
+    /// <summary>The limit the worker reserved the place under, for the write that takes it (see
+    /// <see cref="SocialWorkers.IHoldsPlace.PlaceLimit"/>; not itself stored: set by the command for its write, cleared after it).</summary>
+    [JsonIgnore] public int? PlaceLimit { get => _placeLimit; set => _placeLimit = value; }
+
+    [NonSerialized] private int? _placeLimit;
 
     /// <summary>The closure the next write records with this state, in its team's closed cases (not itself stored: set
     /// by the close command for its write, cleared after it).</summary>

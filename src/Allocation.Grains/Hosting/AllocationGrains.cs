@@ -13,7 +13,7 @@ public static class AllocationGrains
 {
     /// <summary>
     /// What every grain needs besides its storage: the domain clock (the system's unless one is already registered),
-    /// the allocation rules' options, board publishing, and the readers of teams' facts, closed cases, command receipts and known ids,
+    /// the allocation rules' options, board publishing, and the readers of teams' facts, workers' places, closed cases, command receipts and known ids,
     /// which are the grain storage.
     /// </summary>
     public static ISiloBuilder AddAllocationGrains(this ISiloBuilder silo)
@@ -29,6 +29,8 @@ public static class AllocationGrains
             ?? throw new InvalidOperationException($"The '{GrainStorage.Name}' grain storage must also read teams' closed cases ({nameof(Kpis.IClosedCases)})."));
         silo.Services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name) as ICommandReceipts
             ?? throw new InvalidOperationException($"The '{GrainStorage.Name}' grain storage must also store command receipts ({nameof(ICommandReceipts)})."));
+        silo.Services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name) as SocialWorkers.IHeldPlaces
+            ?? throw new InvalidOperationException($"The '{GrainStorage.Name}' grain storage must also read workers' places ({nameof(SocialWorkers.IHeldPlaces)})."));
         return silo;
     }
 

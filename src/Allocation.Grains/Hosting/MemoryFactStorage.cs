@@ -14,7 +14,7 @@ namespace Allocation.Grains.Hosting;
 /// Grain storage in memory that, like the PostgreSQL storage, files each state under the team it belongs to, so a
 /// team's board can be rebuilt from its members' facts. Each stored state is a private copy; versions are ETags.
 /// </summary>
-public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases, ICommandReceipts
+public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases, ICommandReceipts, IHeldPlaces
 {
     /// <summary>Receipts are pruned (those kept longer than <see cref="ICommandReceipts.KeptFor"/>, by the newest receipt's time) once this many
     /// have been stored since the last pruning.</summary>
@@ -27,6 +27,10 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
 
     // Receipts by grain and request id; written under the lock of _states, with the state whose command they record.
     private readonly Dictionary<(GrainId Grain, string RequestId), CommandReceipt> _receipts = [];
+
+    // The states holding a place with each worker (IHoldsPlace), as the PostgreSQL storage's index on the worker column;
+    // written under the lock of _states.
+    private readonly Dictionary<string, HashSet<(GrainId Grain, string StateName)>> _held = new(StringComparer.Ordinal);
     private int _receiptsSincePruned;
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -51,11 +55,33 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
     {
         var copy = copier.Copy(grainState.State)!;
         var team = (copy as ITeamMember)?.BoardTeam;
+        var heldBy = (grainState.State as IHoldsPlace)?.HeldBy;
         var key = (grainId, stateName);
         lock (_states)
         {
             var version = Expect(key, grainState.ETag) + 1;
-            _states[key] = new Entry(copy, version, team);
+            if (heldBy is not null && grainState.State is IHoldsPlace { PlaceLimit: { } limit }
+                && _held.TryGetValue(heldBy, out var places) && places.Count(p => p != key) >= limit)
+            {
+                throw new InconsistentStateException(
+                    $"Write of '{stateName}' for grain {grainId} refused: worker {heldBy} already holds {limit} places.", version.ToString(CultureInfo.InvariantCulture), grainState.ETag ?? "(none)");
+            }
+
+            var before = _states.TryGetValue(key, out var stored) ? stored.HeldBy : null;
+            _states[key] = new Entry(copy, version, team, heldBy);
+            if (before != heldBy)
+            {
+                if (before is not null)
+                {
+                    Unhold(before, key);
+                }
+
+                if (heldBy is not null)
+                {
+                    Hold(heldBy, key);
+                }
+            }
+
             if (grainState.State is IRecordsClosure { Closing: { } closing } closure)
             {
                 if (!_closed.TryGetValue(closure.TeamId, out var cases))
@@ -89,7 +115,10 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
         lock (_states)
         {
             Expect(key, grainState.ETag);
-            _states.TryRemove(key, out _);
+            if (_states.TryRemove(key, out var removed) && removed.HeldBy is { } heldBy)
+            {
+                Unhold(heldBy, key);
+            }
         }
 
         grainState.ETag = null;
@@ -118,6 +147,35 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
         }
 
         return Task.FromResult(new TeamFacts(children, workers));
+    }
+
+    public Task<IReadOnlyList<CaseEntry>> ReadHeld(string workerId, CancellationToken cancellationToken = default)
+    {
+        lock (_states)
+        {
+            IReadOnlyList<CaseEntry> places = _held.TryGetValue(workerId, out var keys)
+                ? keys.Select(k => _states[k].State is ChildState child ? HeldPlaces.PlaceOf(k.Grain.Key.ToString()!, child) : null).OfType<CaseEntry>().ToList()
+                : [];
+            return Task.FromResult(places);
+        }
+    }
+
+    private void Hold(string workerId, (GrainId, string) key)
+    {
+        if (!_held.TryGetValue(workerId, out var places))
+        {
+            _held[workerId] = places = [];
+        }
+
+        places.Add(key);
+    }
+
+    private void Unhold(string workerId, (GrainId, string) key)
+    {
+        if (_held.TryGetValue(workerId, out var places) && places.Remove(key) && places.Count == 0)
+        {
+            _held.Remove(workerId);
+        }
     }
 
     public Task<IReadOnlyList<ClosedCase>> ReadClosed(string teamId, DateTimeOffset since, CancellationToken cancellationToken = default)
@@ -162,5 +220,5 @@ public sealed class MemoryFactStorage(DeepCopier copier) : IGrainStorage, ITeamF
             : throw new InconsistentStateException($"Stale write of '{key.Item2}' for grain {key.Item1}.", stored ?? "(none)", etag ?? "(none)");
     }
 
-    private sealed record Entry(object State, long Version, string? Team);
+    private sealed record Entry(object State, long Version, string? Team, string? HeldBy);
 }

@@ -15,6 +15,11 @@ public interface ISocialWorkerGrain : IGrainWithStringKey
     /// <summary>Lets go of a child. Idempotent.</summary>
     Task Release(string childId);
 
+    /// <summary>The child's write of the place reserved for it failed, and was not stored: lets go of the child, and
+    /// reads the places stored with this worker again, in case the storage refused the write because they already
+    /// reached the limit (places this activation did not reserve).</summary>
+    Task ReleaseUnstored(string childId);
+
     /// <summary>The child's own write of an allocation to this worker had an unknown outcome (the database failed
     /// mid-write): the worker keeps the place and asks the child until it confirms or lets go.</summary>
     Task Recheck(string childId);
@@ -57,7 +62,12 @@ public sealed record Reservation(
     [property: Id(0)] Refusal? Refusal,
     [property: Id(1)] int Caseload,
     [property: Id(2)] int Ceiling,
-    [property: Id(3)] bool OverCeiling);
+    [property: Id(3)] bool OverCeiling)
+{
+    /// <summary>How many places the worker may hold with this one at most, for the child's write (see
+    /// <see cref="IHoldsPlace.PlaceLimit"/>): the ceiling, unless the place was taken above it by override.</summary>
+    public int? Limit => Refusal is null && !OverCeiling ? Ceiling : null;
+}
 
 [GenerateSerializer, Immutable]
 public sealed record StartAbsence(
@@ -83,7 +93,9 @@ public sealed record LeaveService(
 public sealed record CaseEntry(
     [property: Id(0)] string ChildId,
     [property: Id(1)] DateTimeOffset AllocatedAt,
-    [property: Id(2)] string RequestId,
+    /// <summary>The request that reserved the place, while the activation that reserved it holds it; null for a place
+    /// read from the child's stored row.</summary>
+    [property: Id(2)] string? RequestId,
     [property: Id(3)] CeilingOverride? Override);
 
 [GenerateSerializer, Immutable]

@@ -9,6 +9,7 @@ public sealed partial class SocialWorkerGrain(
     [PersistentState("worker", GrainStorage.Name)] IPersistentState<SocialWorkerState> state,
     IOptions<AllocationOptions> options,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
+    IHeldPlaces heldPlaces,
     ILogger<SocialWorkerGrain> logger) : Grain, ISocialWorkerGrain, IRemindable
 {
     private const string AbsenceReminder = "absence-start";
@@ -19,6 +20,11 @@ public sealed partial class SocialWorkerGrain(
     /// <summary>Children held here whose own write had an unknown outcome (see <see cref="Recheck"/>), until each
     /// confirms or lets go.</summary>
     private readonly HashSet<string> _unconfirmed = new(StringComparer.Ordinal);
+
+    /// <summary>The caseload: the places the children's stored rows hold with this worker, read on activation
+    /// (<see cref="IHeldPlaces"/>), and the places reserved since. Not stored here: a reservation that no child
+    /// recorded is gone with the activation, as it should be; one a child recorded is in the child's row.</summary>
+    private readonly Dictionary<string, CaseEntry> _held = new(StringComparer.Ordinal);
     private IGrainTimer? _recheck;
     private TeamResync? _teams;
 
@@ -32,23 +38,25 @@ public sealed partial class SocialWorkerGrain(
 
     private int Ceiling => AllocationRules.Ceiling(S.Role, S.Fte, S.ExplicitCeiling, _options);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.PendingMove is { } move && S.Caseload.Count > 0)
+        // Places an earlier version stored in this row: the children's rows say which are held.
+        S.LegacyCaseload = null;
+        if (!S.Exists)
+        {
+            return;
+        }
+
+        foreach (var place in await heldPlaces.ReadHeld(Id, cancellationToken))
+        {
+            _held[place.ChildId] = place;
+        }
+
+        if (S.PendingMove is { } move && _held.Count > 0)
         {
             // A move that did not finish (the process died part-way): carry on with it.
-            Staffing.MoveInBackground(GrainFactory, Id, move, S.Caseload.Keys.ToList());
-            return Task.CompletedTask;
+            Staffing.MoveInBackground(GrainFactory, Id, move, _held.Keys.ToList());
         }
-
-        // Each child confirms it is allocated here, or tells this worker to let go: that clears reservations
-        // left by an allocation that died before the child recorded it. One-way, so no call waits on another.
-        foreach (var childId in S.Caseload.Keys)
-        {
-            _ = GrainFactory.GetGrain<IChildGrain>(childId).ConfirmAllocation(Id);
-        }
-
-        return Task.CompletedTask;
     }
 
     public Task<WorkerView?> Get() => Task.FromResult(S.Exists ? View() : null);
@@ -66,11 +74,11 @@ public sealed partial class SocialWorkerGrain(
         }
 
         var previousTeam = S.Exists ? S.TeamId : null;
-        if (previousTeam is not null && previousTeam != command.TeamId && S.Caseload.Count > 0)
+        if (previousTeam is not null && previousTeam != command.TeamId && _held.Count > 0)
         {
             return WorkerResult.Refused(Refusal.Conflict(Rules.WorkerHasCaseload,
-                $"Worker {Id} still holds {S.Caseload.Count} children in team {previousTeam}; move them before changing team.",
-                new() { ["caseload"] = S.Caseload.Count }));
+                $"Worker {Id} still holds {_held.Count} children in team {previousTeam}; move them before changing team.",
+                new() { ["caseload"] = _held.Count }));
         }
 
         S.Exists = true;
@@ -96,46 +104,47 @@ public sealed partial class SocialWorkerGrain(
         return new WorkerResult(null, View(), []);
     }
 
-    public async Task<Reservation> Reserve(ReservePlace request)
+    /// <summary>Reserves a place in memory: nothing is written here. The child's own write records the place, with
+    /// the limit reserved under (<see cref="Reservation.Limit"/>), and the storage refuses that write if the worker's
+    /// stored places already reach the limit.</summary>
+    public Task<Reservation> Reserve(ReservePlace request)
     {
         var ceiling = Ceiling;
-        if (S.Caseload.ContainsKey(request.ChildId))
+        if (_held.ContainsKey(request.ChildId))
         {
-            return new Reservation(null, S.Caseload.Count, ceiling, S.Caseload.Count > ceiling);
+            return Task.FromResult(new Reservation(null, _held.Count, ceiling, _held.Count > ceiling));
         }
 
         if (!S.Exists)
         {
-            return new Reservation(Refusal.NotFound($"Worker {Id} does not exist."), 0, 0, false);
+            return Task.FromResult(new Reservation(Refusal.NotFound($"Worker {Id} does not exist."), 0, 0, false));
         }
 
         if (!request.Import && CheckAvailable(request) is { } unavailable)
         {
-            return new Reservation(unavailable, S.Caseload.Count, ceiling, false);
+            return Task.FromResult(new Reservation(unavailable, _held.Count, ceiling, false));
         }
 
-        var current = S.Caseload.Count;
+        var current = _held.Count;
         var overCeiling = current + 1 > ceiling;
         if (!request.Import && AllocationRules.CheckCapacity(current, ceiling, request.Override, _options) is { } refusal)
         {
-            return new Reservation(refusal, current, ceiling, false);
+            return Task.FromResult(new Reservation(refusal, current, ceiling, false));
         }
 
         var recordedOverride = overCeiling ? request.Override : null;
-        S.Caseload[request.ChildId] = new CaseEntry(request.ChildId, time.GetUtcNow(), request.RequestId, recordedOverride);
-        await Write();
+        _held[request.ChildId] = new CaseEntry(request.ChildId, time.GetUtcNow(), request.RequestId, recordedOverride);
         if (recordedOverride is not null)
         {
             LogOverride(Id, request.ChildId, current + 1, ceiling, recordedOverride.By);
-            await PublishToTeam();
         }
 
-        return new Reservation(null, S.Caseload.Count, ceiling, overCeiling);
+        return Task.FromResult(new Reservation(null, _held.Count, ceiling, overCeiling));
     }
 
     public Task Recheck(string childId)
     {
-        if (S.Caseload.ContainsKey(childId) && _unconfirmed.Add(childId))
+        if (_held.ContainsKey(childId) && _unconfirmed.Add(childId))
         {
             _recheck ??= this.RegisterGrainTimer(AskUnconfirmed, new GrainTimerCreationOptions(RecheckPeriod, RecheckPeriod));
         }
@@ -149,21 +158,24 @@ public sealed partial class SocialWorkerGrain(
         return Task.CompletedTask;
     }
 
+    public async Task ReleaseUnstored(string childId)
+    {
+        await Release(childId);
+        foreach (var place in await heldPlaces.ReadHeld(Id))
+        {
+            _held.TryAdd(place.ChildId, place);
+        }
+    }
+
+    /// <summary>Lets the place go, in memory: the child's row already says it is not held here (or never said so).
+    /// Written only when that ends a move, which is kept until the caseload is empty.</summary>
     public async Task Release(string childId)
     {
         _unconfirmed.Remove(childId);
-        if (S.Caseload.Remove(childId, out var entry))
+        if (_held.Remove(childId) && _held.Count == 0 && S.PendingMove is not null)
         {
-            if (S.Caseload.Count == 0)
-            {
-                S.PendingMove = null;
-            }
-
+            S.PendingMove = null;
             await Write();
-            if (entry.Override is not null)
-            {
-                await PublishToTeam();
-            }
         }
     }
 
@@ -193,7 +205,7 @@ public sealed partial class SocialWorkerGrain(
         Receipt(command.RequestId, "absence", command.By);
         var now = time.GetUtcNow();
         var started = command.From <= now;
-        if (started && S.Caseload.Count > 0)
+        if (started && _held.Count > 0)
         {
             S.PendingMove = new CaseloadMove(command.RequestId, $"worker absent: {command.Reason}", command.MoveToWorkerId, command.By);
         }
@@ -224,7 +236,7 @@ public sealed partial class SocialWorkerGrain(
         S.HasLeft = true;
         S.LeftAt = time.GetUtcNow();
         Receipt(command.RequestId, "leave", command.By);
-        if (S.Caseload.Count > 0)
+        if (_held.Count > 0)
         {
             S.PendingMove = new CaseloadMove(command.RequestId, $"worker left: {command.Reason}", command.MoveToWorkerId, command.By);
         }
@@ -243,11 +255,11 @@ public sealed partial class SocialWorkerGrain(
 
         var now = time.GetUtcNow();
         var absence = AllocationRules.AbsenceAt(S.Absences, now);
-        if (absence is not null && S.Caseload.Count > 0)
+        if (absence is not null && _held.Count > 0)
         {
             S.PendingMove ??= new CaseloadMove($"absence:{absence.From:O}", $"worker absent: {absence.Reason}", null, null);
             await Write();
-            Staffing.MoveInBackground(GrainFactory, Id, S.PendingMove, S.Caseload.Keys.ToList());
+            Staffing.MoveInBackground(GrainFactory, Id, S.PendingMove, _held.Keys.ToList());
         }
 
         if (!S.Absences.Any(a => a.From > now))
@@ -264,7 +276,7 @@ public sealed partial class SocialWorkerGrain(
     /// <see cref="Release"/>); a child that cannot answer yet (the database still down) is asked at the next tick.</summary>
     private Task AskUnconfirmed(CancellationToken cancellationToken)
     {
-        _unconfirmed.RemoveWhere(childId => !S.Caseload.ContainsKey(childId));
+        _unconfirmed.RemoveWhere(childId => !_held.ContainsKey(childId));
         foreach (var childId in _unconfirmed)
         {
             _ = GrainFactory.GetGrain<IChildGrain>(childId).ConfirmAllocation(Id);
@@ -303,7 +315,7 @@ public sealed partial class SocialWorkerGrain(
 
     /// <summary>The result of a leave or absence command: the worker now, and the children still to move.</summary>
     private WorkerResult Moving(bool replayed = false) =>
-        new(null, View(), [], replayed, S.PendingMove, S.PendingMove is null ? [] : S.Caseload.Keys.ToList());
+        new(null, View(), [], replayed, S.PendingMove, S.PendingMove is null ? [] : _held.Keys.ToList());
 
     private Refusal? CheckAvailable(ReservePlace request) =>
         AllocationRules.CheckAvailable(Id, S.TeamId, S.HasLeft, S.Absences, request.TeamId, time.GetUtcNow());
@@ -354,10 +366,10 @@ public sealed partial class SocialWorkerGrain(
     private Task PublishToTeam() => Teams.Tell(SyncTeams());
 
     private WorkerView View() => new(
-        Id, S.Name, S.TeamId, S.Role, S.Fte, Ceiling, S.ExplicitCeiling, S.Caseload.Count,
-        S.Caseload.Values.OrderBy(c => c.AllocatedAt).ToList(), S.Absences.ToList(),
+        Id, S.Name, S.TeamId, S.Role, S.Fte, Ceiling, S.ExplicitCeiling, _held.Count,
+        _held.Values.OrderBy(c => c.AllocatedAt).ToList(), S.Absences.ToList(),
         AllocationRules.AbsenceAt(S.Absences, time.GetUtcNow()), S.HasLeft,
-        S.Caseload.Values.Count(c => c.Override is not null), S.Agency, S.Supervisions);
+        _held.Values.Count(c => c.Override is not null), S.Agency, S.Supervisions);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Worker {WorkerId} took child {ChildId} over the ceiling ({Caseload}/{Ceiling}) by override of {OverrideBy}")]
     private partial void LogOverride(string workerId, string childId, int caseload, int ceiling, string overrideBy);

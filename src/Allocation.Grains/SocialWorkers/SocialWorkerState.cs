@@ -10,9 +10,10 @@ public sealed class SocialWorkerState : Teams.ITeamMember
     [Id(4)] public decimal Fte { get; set; } = 1m;
     [Id(5)] public int? ExplicitCeiling { get; set; }
 
-    /// <summary>Places held, by child id. Includes reservations a child has not yet recorded: they count
-    /// towards the ceiling until confirmed or released.</summary>
-    [Id(6)] public Dictionary<string, CaseEntry> Caseload { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Places an earlier version stored here, by child id. Each allocated child's own row records its place
+    /// now (<see cref="IHoldsPlace"/>) and the worker reads its caseload from those: read, this is dropped, and the
+    /// next write stores none.</summary>
+    [Id(6)] public Dictionary<string, CaseEntry>? LegacyCaseload { get; set; }
     [Id(7)] public List<Absence> Absences { get; set; } = [];
     [Id(8)] public bool HasLeft { get; set; }
     [Id(9)] public DateTimeOffset? LeftAt { get; set; }
@@ -27,10 +28,11 @@ public sealed class SocialWorkerState : Teams.ITeamMember
     /// <summary>A worker is on their team's board (as a leaver too, for the nightly checks) once they exist.</summary>
     [System.Text.Json.Serialization.JsonIgnore] public string? BoardTeam => Exists ? TeamId : null;
 
-    /// <summary>What the worker's team shows of them, from the worker's own facts.</summary>
+    /// <summary>What the worker's team shows of them, from the worker's own facts (the places, and the overrides among
+    /// them, the team counts from its children).</summary>
     public Teams.TeamWorkerSummary Summary(string workerId, AllocationOptions options) => new(
         workerId, Name, Role, Fte, AllocationRules.Ceiling(Role, Fte, ExplicitCeiling, options), Absences.ToList(), HasLeft,
-        Caseload.Values.Count(c => c.Override is not null), Agency, Supervisions);
+        0, Agency, Supervisions);
 
     /// <summary>The last year of the worker's own supervision dates, for KPI 43 (supervision in each of three months).</summary>
     [Id(13)] public List<DateOnly>? Supervisions { get; set; }

@@ -22,7 +22,8 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
 
     public long Version { get; private set; }
 
-    public IReadOnlyCollection<TeamWorkerSummary> Workers => _workers.Values;
+    /// <summary>The workers, each with the overrides above the ceiling in force among the places its children hold.</summary>
+    public IReadOnlyCollection<TeamWorkerSummary> Workers => _workers.Values.Select(w => w with { OverridesInForce = OverridesOf(w.WorkerId) }).ToList();
 
     public IReadOnlyCollection<TeamChildSummary> Children => _children.Values;
 
@@ -135,7 +136,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
                 continue;
             }
 
-            overrides += w.OverridesInForce;
+            overrides += OverridesOf(w.WorkerId);
             var caseload = _byWorker.TryGetValue(w.WorkerId, out var held) ? held.Count : 0;
             if (w.Ceiling > 0 || caseload > 0)
             {
@@ -226,7 +227,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
 
     private WorkerCard Card(TeamWorkerSummary w, IReadOnlyList<string> children, DateTimeOffset now) =>
         new(w.WorkerId, w.Name, w.Role, w.Fte, children.Count, w.Ceiling, Capacity(children.Count, w.Ceiling),
-            AllocationRules.AbsenceAt(w.Absences, now), w.OverridesInForce, children);
+            AllocationRules.AbsenceAt(w.Absences, now), OverridesOf(w.WorkerId), children);
 
     private QueueItem Queued(TeamChildSummary c, DateTimeOffset now)
     {
@@ -234,6 +235,25 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
         return new QueueItem(c.ChildId, c.ClockStartedAt, c.Deadline, c.ClockReason,
             AllocationRules.Clock(c.Deadline, now, options.AmberThreshold), (c.Deadline - now).TotalSeconds,
             distinct, AllocationRules.IsFlagged(distinct, options), c.CaseRecord?.Plan);
+    }
+
+    /// <summary>How many of the worker's children it took above its ceiling, by override: each child's current period
+    /// records the override it was allocated under (the worker does not store its places).</summary>
+    private int OverridesOf(string workerId)
+    {
+        var overrides = 0;
+        if (_byWorker.TryGetValue(workerId, out var held))
+        {
+            foreach (var childId in held)
+            {
+                if (_children[childId].RecentPeriods is [.., { To: null, Override: not null } current] && current.WorkerId == workerId)
+                {
+                    overrides++;
+                }
+            }
+        }
+
+        return overrides;
     }
 
     /// <summary>The worker's children, in id order.</summary>

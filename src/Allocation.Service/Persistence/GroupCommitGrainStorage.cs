@@ -24,8 +24,13 @@ namespace Allocation.Service.Persistence;
 /// A batch that fails as a whole (connection lost, server error) fails every write in it; nothing of it was committed.
 /// Each row of a state that belongs to a team's board (<see cref="ITeamMember"/>: an open child, a worker) carries
 /// that team's id, indexed, so a team rebuilds its board from its members' rows with one query (<see cref="ITeamFacts"/>).
+/// Each allocated child's row carries its worker's id, indexed: the one record of the place it holds, from which the
+/// worker reads its caseload (<see cref="IHeldPlaces"/>). A write that takes a place under a limit
+/// (<see cref="IHoldsPlace.PlaceLimit"/>) first takes a transaction-scoped advisory lock on the worker (all of a batch's
+/// locks before any row, in key order, so batches never deadlock), then stores the row only if the worker's other
+/// stored places are below the limit: otherwise it is stale, as a write of an old version is.
 /// </remarks>
-public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IKnownIds, IClosedCases, ICommandReceipts, IAsyncDisposable
+public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts, IHeldPlaces, IKnownIds, IClosedCases, ICommandReceipts, IAsyncDisposable
 {
     public const string Kind = "GroupCommit";
 
@@ -45,10 +50,13 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             payload bytea not null,
             modified_at timestamptz not null default now(),
             team_id text,
+            worker_id text,
             primary key (grain_id, state_name)
         ) with (fillfactor = 80);
         create index if not exists {Table}_team on {Table} (team_id) where team_id is not null
         """;
+
+    private static readonly string CreateWorkerIndexSql = $"create index if not exists {Table}_worker on {Table} (worker_id) where worker_id is not null";
 
     /// <summary>Each case's closure, once: written in the transaction of the child's state that records it (<see cref="IRecordsClosure"/>).</summary>
     public const string ClosedTable = "allocation_closed_case";
@@ -95,6 +103,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
     public static async Task EnsureSchemaAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
     {
         await EnsureStateTableAsync(connection, serializer, cancellationToken);
+        await EnsureWorkerColumnAsync(connection, serializer, cancellationToken);
         await EnsureClosedTableAsync(connection, serializer, cancellationToken);
         await using var receipts = new NpgsqlCommand(CreateReceiptTableSql, connection);
         await receipts.ExecuteNonQueryAsync(cancellationToken);
@@ -143,6 +152,60 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             insert.Parameters.Add(new NpgsqlParameter { Value = closed.ClosedAt.ToUniversalTime() });
             insert.Parameters.Add(new NpgsqlParameter { Value = serializer.Serialize(closed).ToArray() });
             await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Adds the worker column to a state table written before it existed, and files each allocated child already
+    /// stored under its worker (once: only when the column is added). The places an earlier version stored in workers'
+    /// own rows are not read: a child's row is the record of its place, and a place no child recorded was never held.</summary>
+    private static async Task EnsureWorkerColumnAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
+    {
+        await using (var exists = new NpgsqlCommand(
+            $"select exists (select 1 from information_schema.columns where table_name = '{Table}' and column_name = 'worker_id')", connection))
+        {
+            if ((bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                await using var index = new NpgsqlCommand(CreateWorkerIndexSql, connection);
+                await index.ExecuteNonQueryAsync(cancellationToken);
+                return;
+            }
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var add = new NpgsqlCommand($"lock table {Table} in share row exclusive mode; alter table {Table} add column if not exists worker_id text", connection, transaction))
+        {
+            await add.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var filed = new List<(string GrainId, string Worker)>();
+        await using (var rows = new NpgsqlCommand(
+            $"select grain_id, payload from {Table} where team_id is not null and state_name = '{ChildStateName}'", connection, transaction))
+        await using (var reader = await rows.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var child = serializer.Deserialize<ChildState>(new BinaryData(await reader.GetFieldValueAsync<byte[]>(1, cancellationToken)));
+                if (child?.HeldBy is { } worker)
+                {
+                    filed.Add((reader.GetString(0), worker));
+                }
+            }
+        }
+
+        await using (var update = new NpgsqlCommand(
+            $"update {Table} set worker_id = f.worker_id from unnest($1::text[], $2::text[]) as f (grain_id, worker_id) where {Table}.grain_id = f.grain_id and state_name = '{ChildStateName}'",
+            connection, transaction))
+        {
+            update.Parameters.Add(new NpgsqlParameter { Value = filed.Select(f => f.GrainId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            update.Parameters.Add(new NpgsqlParameter { Value = filed.Select(f => f.Worker).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var index = new NpgsqlCommand(CreateWorkerIndexSql, connection, transaction))
+        {
+            await index.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -256,13 +319,17 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
     {
         var payload = _serializer.Serialize(grainState.State).ToArray();
         var expected = ExpectedVersion(grainState.ETag);
+        var heldBy = (grainState.State as IHoldsPlace)?.HeldBy;
+        var limit = heldBy is null ? null : (grainState.State as IHoldsPlace)?.PlaceLimit;
+        // The limit holds whoever reserved the place: the worker's other stored places, counted under its lock.
+        var guard = limit is null ? "" : $" and (select count(*) from {Table} held where held.worker_id = $5 and held.grain_id <> $1) < ${(expected is null ? 6 : 7)}";
         var write = expected is null
-            ? $"insert into {Table} (grain_id, state_name, version, payload, team_id) values ($1, $2, 1, $3, $4) on conflict do nothing"
-            : $"update {Table} set version = version + 1, payload = $3, team_id = $4, modified_at = now() where grain_id = $1 and state_name = $2 and version = $5";
+            ? $"insert into {Table} (grain_id, state_name, version, payload, team_id, worker_id) select $1, $2, 1, $3, $4, $5 where true{guard} on conflict do nothing"
+            : $"update {Table} set version = version + 1, payload = $3, team_id = $4, worker_id = $5, modified_at = now() where grain_id = $1 and state_name = $2 and version = $6{guard}";
         var receipts = (grainState.State as IRecordsReceipts)?.Receipting is { Count: > 0 } recorded
             ? recorded.GroupBy(r => r.RequestId, StringComparer.Ordinal).Select(g => g.Last()).ToList()
             : null;
-        var parameter = expected is null ? 5 : 6;
+        var parameter = (expected is null ? 6 : 7) + (limit is null ? 0 : 1);
         // A command's audit entry rides with its receipt (a write without receipts records no command).
         var audit = receipts is not null && grainState.State is IRecordsAudit { Auditing: { } draft } ? AuditEntryOf(draft) : null;
         var command = new NpgsqlBatchCommand(receipts is null ? write : $"""
@@ -277,9 +344,15 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         command.Parameters.Add(new NpgsqlParameter { Value = stateName, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)(grainState.State as ITeamMember)?.BoardTeam ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)heldBy ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         if (expected is { } version)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = version, NpgsqlDbType = NpgsqlDbType.Bigint });
+        }
+
+        if (limit is { } places)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = places, NpgsqlDbType = NpgsqlDbType.Integer });
         }
 
         if (receipts is not null)
@@ -301,7 +374,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         }
 
         var newVersion = (expected ?? 0) + 1;
-        await Enqueue(new PendingWrite(id, command, Closure(grainState.State, id, stateName, newVersion)), stateName, grainId, grainState.ETag);
+        await Enqueue(new PendingWrite(id, command, Closure(grainState.State, id, stateName, newVersion), limit is null ? null : LockKey(heldBy!)),
+            stateName, grainId, grainState.ETag);
         grainState.ETag = newVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
         if (audit is not null)
@@ -438,6 +512,26 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         return (bool)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>The places the worker's allocated children hold, from their rows, read by the worker index.</summary>
+    public async Task<IReadOnlyList<CaseEntry>> ReadHeld(string workerId, CancellationToken cancellationToken = default)
+    {
+        var places = new List<CaseEntry>();
+        await using var command = _dataSource.CreateCommand($"select grain_id, payload from {Table} where worker_id = $1 and state_name = '{ChildStateName}'");
+        command.Parameters.Add(new NpgsqlParameter { Value = workerId, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var grainId = reader.GetString(0);
+            var child = _serializer.Deserialize<ChildState>(new BinaryData(await reader.GetFieldValueAsync<byte[]>(1, cancellationToken)))!;
+            if (HeldPlaces.PlaceOf(grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..], child) is { } place)
+            {
+                places.Add(place);
+            }
+        }
+
+        return places;
+    }
+
     /// <summary>The rows of the team's open children and of its workers, read in one query.</summary>
     public async Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default)
     {
@@ -520,7 +614,15 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         await using var connection = await _dataSource.OpenConnectionAsync();
         // Without an explicit transaction PostgreSQL runs the statements of one batch as a single implicit transaction.
         await using var batch = new NpgsqlBatch(connection);
-        // Rows always locked in the same order, so two batches in flight never deadlock on each other.
+        // The workers' locks first, then the rows, each always in the same order, so two batches in flight never
+        // deadlock on each other. A lock is held to the end of the batch's transaction.
+        foreach (var key in writes.Select(w => w.LockKey).OfType<long>().Distinct().Order())
+        {
+            var take = new NpgsqlBatchCommand("select pg_advisory_xact_lock($1)");
+            take.Parameters.Add(new NpgsqlParameter { Value = key, NpgsqlDbType = NpgsqlDbType.Bigint });
+            batch.BatchCommands.Add(take);
+        }
+
         foreach (var write in writes.OrderBy(w => w.GrainId, StringComparer.Ordinal))
         {
             batch.BatchCommands.Add(write.Command);
@@ -537,8 +639,13 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         return writes.Select(w => w.Command.RecordsAffected >= 1).ToList();
     }
 
-    /// <summary>A queued write: its grain (the order rows are locked in), its statement and one to run after it.</summary>
-    private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command, NpgsqlBatchCommand? Then = null);
+    /// <summary>A queued write: its grain (the order rows are locked in), its statement, one to run after it, and the
+    /// advisory lock it needs first (a worker's, for a place taken under a limit).</summary>
+    private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command, NpgsqlBatchCommand? Then = null, long? LockKey = null);
+
+    /// <summary>A worker's advisory lock: the same 64 bits on every silo.</summary>
+    internal static long LockKey(string workerId) =>
+        BitConverter.ToInt64(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes("worker-place:" + workerId)));
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Error, Message = "Grain storage {Name}: a batch of {Count} writes failed; none of it was committed")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string name, int count);

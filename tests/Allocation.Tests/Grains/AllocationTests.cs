@@ -4,6 +4,9 @@ using Allocation.Grains.Children;
 using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Allocation.Tests.Infrastructure;
+using Orleans.Core.Internal;
+using Orleans.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Allocation.Tests.Grains;
 
@@ -42,6 +45,57 @@ public class AllocationTests(ClusterFixture fixture)
         var board = await _s.TeamGrain(team).GetBoard();
         Assert.Empty(board.Unallocated);
         Assert.Equal(1, Assert.Single(board.Workers).Caseload);
+    }
+
+    [Fact]
+    public async Task A_worker_activated_again_reads_its_caseload_from_its_childrens_records_and_still_keeps_the_ceiling()
+    {
+        var team = await _s.Team();
+        var worker = await _s.Worker("w1", team, ceiling: 3);
+        var held = new[] { await _s.Allocated("c1", team, worker), await _s.Allocated("c2", team, worker), await _s.Allocated("c3", team, worker) };
+        var overridden = await _s.Referred("c4", team);
+        Assert.Null((await _s.Allocate(overridden, worker, new CeilingOverride("hos", "sibling group"))).Refusal);
+        Assert.Null((await _s.Child(held[0]).Close(new CloseChild(_s.NewRequestId(), "case closed", "pm"))).Refusal);
+
+        // The worker stores no places: a new activation has only the children's own records to go on.
+        await _s.WorkerGrain(worker).Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        var view = await _s.WorkerView(worker);
+
+        Assert.Equal(new[] { held[1], held[2], overridden }.Order().ToArray(), view.Caseload.Select(c => c.ChildId).Order().ToArray());
+        Assert.Equal(new CeilingOverride("hos", "sibling group"), view.Caseload.Single(c => c.ChildId == overridden).Override);
+        Assert.Equal(1, view.OverridesInForce);
+        var refused = await _s.Allocate(await _s.Referred("c5", team), worker);
+        Assert.Equal(RuleNames.Ceiling, refused.Refusal?.Rule);
+        var card = (await _s.TeamGrain(team).GetBoard()).Workers.Single(w => w.WorkerId == worker);
+        Assert.Equal((3, 1), (card.Caseload, card.OverridesInForce));
+    }
+
+    [Fact]
+    public async Task A_place_the_workers_memory_does_not_know_of_still_keeps_the_ceiling_when_the_childs_write_is_stored()
+    {
+        var team = await _s.Team();
+        var worker = await _s.Worker("w1", team, ceiling: 1);
+        // Another activation of the worker (a second silo's, during a membership change) gave c1 the last place:
+        // c1's row says so, and this activation's memory does not.
+        var elsewhere = await _s.Referred("c1", team);
+        await _s.Child(elsewhere).Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        var storage = fixture.Cluster.Silos[0].SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
+        var row = new GrainState<ChildState>();
+        await storage.ReadStateAsync("child", _s.Child(elsewhere).GetGrainId(), row);
+        (row.State!.Status, row.State.WorkerId) = (ChildStatus.Allocated, worker);
+        row.State.WorkerHistory.Add(new WorkerPeriod(worker, team, fixture.Time.GetUtcNow(), null, "allocation", "pm"));
+        await storage.WriteStateAsync("child", _s.Child(elsewhere).GetGrainId(), row);
+        Assert.Equal(0, (await _s.WorkerView(worker)).CaseloadCount);
+
+        // The worker reserves a place it does not have; the storage refuses the child's write, which changes nothing.
+        var child = await _s.Referred("c2", team);
+        var command = new AllocateChild(_s.NewRequestId(), worker, "pm");
+        await Assert.ThrowsAnyAsync<Exception>(() => _s.Child(child).Allocate(command));
+        Assert.Equal(ChildStatus.Unallocated, (await _s.View(child)).Status);
+
+        // The worker has read its stored places again: the retry is refused by the ceiling.
+        Assert.Equal([elsewhere], (await _s.WorkerView(worker)).Caseload.Select(c => c.ChildId));
+        Assert.Equal(RuleNames.Ceiling, (await _s.Child(child).Allocate(command)).Refusal?.Rule);
     }
 
     [Fact]

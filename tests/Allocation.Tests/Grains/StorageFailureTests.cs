@@ -178,7 +178,7 @@ public sealed class StorageFailureTests(FailingStorageCluster fixture)
 /// <summary>Memory storage that can fail one child's next write (after storing it, or before) and then every read of
 /// it, as a database that goes down mid-write does, until healed (or answer the reads at once, as one that is back);
 /// and fail the reads a team's board is built from.</summary>
-public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts, IKnownIds, Allocation.Grains.Kpis.IClosedCases, Allocation.Grains.ICommandReceipts
+public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITeamFacts, IHeldPlaces, IKnownIds, Allocation.Grains.Kpis.IClosedCases, Allocation.Grains.ICommandReceipts
 {
     private readonly ConcurrentDictionary<string, bool> _failWrite = new();
     private readonly ConcurrentDictionary<string, bool> _down = new();
@@ -245,6 +245,8 @@ public sealed class FailingStorage(MemoryFactStorage inner) : IGrainStorage, ITe
 
     public Task<TeamFacts> Read(string teamId, CancellationToken cancellationToken = default) =>
         _teamsDown.ContainsKey(teamId) ? throw new IOException("database down") : inner.Read(teamId, cancellationToken);
+
+    public Task<IReadOnlyList<CaseEntry>> ReadHeld(string workerId, CancellationToken cancellationToken = default) => inner.ReadHeld(workerId, cancellationToken);
 
     private static string Key(GrainId grainId) => grainId.Type.ToString() == "child" ? grainId.Key.ToString()! : "";
 }

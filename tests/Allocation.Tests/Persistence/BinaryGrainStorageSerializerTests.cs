@@ -88,9 +88,11 @@ public class BinaryGrainStorageSerializerTests
     private static SocialWorkerState Worker()
     {
         var worker = new SocialWorkerState { Exists = true, Name = "Sam Okafor", TeamId = "team-north-1", Role = WorkerRole.SocialWorker, Fte = 0.8m };
+        // An earlier version's worker row, which stored the places its children hold.
+        worker.LegacyCaseload = new(StringComparer.Ordinal);
         for (var i = 0; i < 14; i++)
         {
-            worker.Caseload[$"child-{i:0000}"] = new CaseEntry($"child-{i:0000}", At.AddDays(-i), $"r-{i}", null);
+            worker.LegacyCaseload[$"child-{i:0000}"] = new CaseEntry($"child-{i:0000}", At.AddDays(-i), $"r-{i}", null);
         }
 
         worker.Receipts.Add(new CommandReceipt("r-9", "reserve", At, "w-0042", "team-north-1", 3, "pm-2"));

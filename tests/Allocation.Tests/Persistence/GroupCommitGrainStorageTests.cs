@@ -275,6 +275,117 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         Assert.Equal((5L, at, "2"), (again.State!.Version, again.State.ReferredAt, again.ETag));
     }
 
+    [PostgresFact]
+    public async Task A_place_is_stored_only_while_the_workers_other_stored_places_are_under_the_limit_it_was_reserved_with()
+    {
+        var database = await NewDatabaseWithSchemaAsync();
+        await using var storage = Create(database);
+        var at = new DateTimeOffset(2026, 12, 3, 9, 0, 0, TimeSpan.Zero);
+        await storage.WriteStateAsync("child", GrainId.Create("child", "c1"), new GrainState<ChildState>(Child("t1", "w1", at)));
+        var third = new GrainState<ChildState>(Child("t1", null, at));
+        await storage.WriteStateAsync("child", GrainId.Create("child", "c2"), new GrainState<ChildState>(Child("t1", null, at)));
+        await storage.WriteStateAsync("child", GrainId.Create("child", "c3"), third);
+
+        // Another silo's activation of the worker, in a transaction not yet committed: it holds the worker's lock and
+        // has given c2 a place, so the worker's stored places reach two.
+        await using var other = new NpgsqlConnection(database);
+        await other.OpenAsync();
+        await using var otherTransaction = await other.BeginTransactionAsync();
+        await using (var lockWorker = new NpgsqlCommand($"select pg_advisory_xact_lock({GroupCommitGrainStorage.LockKey("w1")})", other, otherTransaction))
+        {
+            await lockWorker.ExecuteNonQueryAsync();
+        }
+
+        await using (var take = new NpgsqlCommand(
+            $"update {GroupCommitGrainStorage.Table} set worker_id = 'w1', payload = $1 where grain_id = 'child/c2'", other, otherTransaction))
+        {
+            take.Parameters.Add(new NpgsqlParameter { Value = Serializer.Serialize(Child("t1", "w1", at)).ToArray() });
+            await take.ExecuteNonQueryAsync();
+        }
+
+        // This silo's worker counted one place and reserved c3 under a limit of two: the write waits for the lock,
+        // then sees both places and is refused as stale.
+        Allocate(third.State!, "w1", at, limit: 2);
+        var write = storage.WriteStateAsync("child", GrainId.Create("child", "c3"), third);
+        await Task.Delay(500);
+        Assert.False(write.IsCompleted, "The write did not wait for the worker's lock");
+        await otherTransaction.CommitAsync();
+        await Assert.ThrowsAsync<InconsistentStateException>(() => write);
+        Assert.Equal(["c1", "c2"], (await storage.ReadHeld("w1")).Select(p => p.ChildId).Order().ToArray());
+
+        // Under a limit the stored places leave room for, the same write is stored; without one (an override), too.
+        Allocate(third.State!, "w1", at, limit: 3);
+        await storage.WriteStateAsync("child", GrainId.Create("child", "c3"), third);
+        Assert.Equal(["c1", "c2", "c3"], (await storage.ReadHeld("w1")).Select(p => p.ChildId).Order().ToArray());
+        var fourth = new GrainState<ChildState>(Child("t1", null, at));
+        await storage.WriteStateAsync("child", GrainId.Create("child", "c4"), fourth);
+        Allocate(fourth.State!, "w1", at, limit: null);
+        await storage.WriteStateAsync("child", GrainId.Create("child", "c4"), fourth);
+        Assert.Equal(4, (await storage.ReadHeld("w1")).Count);
+    }
+
+    [PostgresFact]
+    public async Task A_table_from_before_the_worker_column_files_each_allocated_open_child_under_its_worker_once()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var at = new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using (var create = new NpgsqlCommand($"""
+                create table {GroupCommitGrainStorage.Table} (grain_id text not null, state_name text not null, version bigint not null,
+                    payload bytea not null, modified_at timestamptz not null default now(), team_id text, primary key (grain_id, state_name));
+                create index {GroupCommitGrainStorage.Table}_team on {GroupCommitGrainStorage.Table} (team_id) where team_id is not null
+                """, connection))
+            {
+                await create.ExecuteNonQueryAsync();
+            }
+
+            var closed = Child("t1", "w1", at);
+            closed.Status = ChildStatus.Closed;
+            var legacyWorker = new Allocation.Grains.SocialWorkers.SocialWorkerState { Exists = true, Name = "One", TeamId = "t1" };
+            legacyWorker.LegacyCaseload = new() { ["c1"] = new("c1", at, "r1", null), ["ghost"] = new("ghost", at, "r9", null) };
+            foreach (var (grainId, stateName, team, state) in new (string, string, string?, object)[]
+                     {
+                         ("child/c1", "child", "t1", Child("t1", "w1", at)), ("child/c2", "child", "t1", Child("t1", null, at)),
+                         ("child/c3", "child", null, closed), ("child/c4", "child", "t1", Child("t1", "w2", at)),
+                         ("socialworker/w1", "worker", "t1", legacyWorker),
+                     })
+            {
+                await using var insert = new NpgsqlCommand(
+                    $"insert into {GroupCommitGrainStorage.Table} (grain_id, state_name, version, payload, team_id) values ($1, $2, 1, $3, $4)", connection);
+                insert.Parameters.Add(new NpgsqlParameter { Value = grainId });
+                insert.Parameters.Add(new NpgsqlParameter { Value = stateName });
+                insert.Parameters.Add(new NpgsqlParameter { Value = Serializer.Serialize(state).ToArray() });
+                insert.Parameters.Add(new NpgsqlParameter { Value = (object?)team ?? DBNull.Value });
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+        }
+
+        // Only the open children's records count: not a closed child's last worker, not the worker's own old list.
+        await using var storage = Create(database);
+        var held = Assert.Single(await storage.ReadHeld("w1"));
+        Assert.Equal(("c1", at, (string?)null), (held.ChildId, held.AllocatedAt, held.RequestId));
+        Assert.Equal("c4", Assert.Single(await storage.ReadHeld("w2")).ChildId);
+        Assert.Equal(2L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.Table} where worker_id is not null"));
+        Assert.Equal(1L, await ScalarAsync(database, $"select count(*) from pg_indexes where indexname = '{GroupCommitGrainStorage.Table}_worker'"));
+    }
+
+    private static ChildState Child(string teamId, string? workerId, DateTimeOffset at) => new()
+    {
+        Exists = true, Status = workerId is null ? ChildStatus.Unallocated : ChildStatus.Allocated, TeamId = teamId, WorkerId = workerId, ReferredAt = at,
+        WorkerHistory = workerId is null ? [] : [new WorkerPeriod(workerId, teamId, at, null, "allocation", "pm")],
+    };
+
+    private static void Allocate(ChildState child, string workerId, DateTimeOffset at, int? limit)
+    {
+        (child.Status, child.WorkerId, child.PlaceLimit) = (ChildStatus.Allocated, workerId, limit);
+        child.WorkerHistory = [new WorkerPeriod(workerId, child.TeamId, at, null, "allocation", "pm")];
+    }
+
     private static CommandReceipt Receipt(string requestId, string command, DateTimeOffset at, long version) =>
         new(requestId, command, at, null, "t1", version, "U-1");
 
