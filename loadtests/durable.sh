@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One measured run of the `durable` scenario: a throwaway PostgreSQL with durable commits (fsync=on,
+# One measured run of the `durable` scenario (or, with SCENARIO=import, of a bulk import: pass `--dir DIR` after --): a throwaway PostgreSQL with durable commits (fsync=on,
 # synchronous_commit=on, full_page_writes=on), the service published in Release and run in Development on it (the
 # load generator signs in through the demo sign-in, so it is allowed on this throwaway database), the load
 # generator, then PostgreSQL's own statistics. Everything started here is stopped by its pid.
@@ -90,8 +90,10 @@ if [ -n "${PERF_SECONDS:-}" ]; then
 fi
 start=$(date +%s.%N)
 set +e
-"$root/loadtests/Allocation.LoadTests/bin/Release/net10.0/Allocation.LoadTests" durable \
-  --url "http://127.0.0.1:$http_port" --label "$label" --results "$results" "$@" | tee -a "$out.txt"
+scenario=${SCENARIO:-durable}
+labelled=(); [ "$scenario" = durable ] && labelled=(--label "$label")
+"$root/loadtests/Allocation.LoadTests/bin/Release/net10.0/Allocation.LoadTests" "$scenario" \
+  --url "http://127.0.0.1:$http_port" "${labelled[@]}" --results "$results" "$@" | tee -a "$out.txt"
 status=${PIPESTATUS[0]}
 set -e
 end=$(date +%s.%N)
