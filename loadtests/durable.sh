@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One measured run of the `durable` scenario (or, with SCENARIO=import, of a bulk import: pass `--dir DIR` after --): a throwaway PostgreSQL with durable commits (fsync=on,
+# One measured run of the `durable` scenario (or another: SCENARIO=import with `--dir DIR` after --, as
+# loadtests/import.sh does; COLDSTART_RUNS=N then times N cold starts of the service on the database the run left): a throwaway PostgreSQL with durable commits (fsync=on,
 # synchronous_commit=on, full_page_writes=on), the service published in Release and run in Development on it (the
 # load generator signs in through the demo sign-in, so it is allowed on this throwaway database), the load
 # generator, then PostgreSQL's own statistics. Everything started here is stopped by its pid.
@@ -125,5 +126,10 @@ svc_after=$(ticks "$service_pid"); pg_after=$(pg_ticks)
 } >> "$out.txt"
 kill "$service_pid"; wait "$service_pid" 2>/dev/null || true; service_pid=
 grep -E "batches" "$out.service.log" >> "$out.txt" || true
+if [ -n "${COLDSTART_RUNS:-}" ] && [ "$COLDSTART_RUNS" -gt 0 ]; then
+  "$root/loadtests/Allocation.LoadTests/bin/Release/net10.0/Allocation.LoadTests" coldstart --service "$publish/Allocation.Service.dll" \
+    --connection "$cs" --runs "$COLDSTART_RUNS" --port "$(free_port)" --silo-port "$(free_port)" --gateway-port "$(free_port)" \
+    --results "$results" | grep -vE '^ +[0-9,]+ ms ' | tee -a "$out.txt"
+fi
 sed -n '/wall seconds/,$p' "$out.txt"
 exit "$status"
