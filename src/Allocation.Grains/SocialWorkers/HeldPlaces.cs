@@ -30,7 +30,7 @@ public static class HeldPlaces
     /// <summary>The place an allocated child holds, as the worker's caseload shows it: since when, and the override
     /// above the ceiling it was taken by, if any.</summary>
     public static CaseEntry? PlaceOf(string childId, ChildState child) =>
-        child.HeldBy is { } workerId && child.WorkerHistory.Count > 0 && child.WorkerHistory[^1] is { To: null } period && period.WorkerId == workerId
-            ? new CaseEntry(childId, period.From, null, period.Override)
-            : child.HeldBy is not null ? new CaseEntry(childId, child.ReferredAt, null, null) : null;
+        child.HeldBy is not { } workerId ? null
+        : AllocationRules.CurrentPeriodWith(child.WorkerHistory, workerId) is { } period ? new CaseEntry(childId, period.From, null, period.Override)
+        : new CaseEntry(childId, child.ReferredAt, null, null);
 }

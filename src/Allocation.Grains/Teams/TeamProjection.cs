@@ -246,7 +246,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
         {
             foreach (var childId in held)
             {
-                if (_children[childId].RecentPeriods is [.., { To: null, Override: not null } current] && current.WorkerId == workerId)
+                if (AllocationRules.CurrentPeriodWith(_children[childId].RecentPeriods, workerId)?.Override is not null)
                 {
                     overrides++;
                 }
