@@ -173,42 +173,9 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             }
         }
 
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var add = new NpgsqlCommand($"lock table {Table} in share row exclusive mode; alter table {Table} add column if not exists worker_id text", connection, transaction))
-        {
-            await add.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        var filed = new List<(string GrainId, string Worker)>();
-        await using (var rows = new NpgsqlCommand(
-            $"select grain_id, payload from {Table} where team_id is not null and state_name = '{ChildStateName}'", connection, transaction))
-        await using (var reader = await rows.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var child = serializer.Deserialize<ChildState>(new BinaryData(await reader.GetFieldValueAsync<byte[]>(1, cancellationToken)));
-                if (child?.HeldBy is { } worker)
-                {
-                    filed.Add((reader.GetString(0), worker));
-                }
-            }
-        }
-
-        await using (var update = new NpgsqlCommand(
-            $"update {Table} set worker_id = f.worker_id from unnest($1::text[], $2::text[]) as f (grain_id, worker_id) where {Table}.grain_id = f.grain_id and state_name = '{ChildStateName}'",
-            connection, transaction))
-        {
-            update.Parameters.Add(new NpgsqlParameter { Value = filed.Select(f => f.GrainId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            update.Parameters.Add(new NpgsqlParameter { Value = filed.Select(f => f.Worker).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            await update.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using (var index = new NpgsqlCommand(CreateWorkerIndexSql, connection, transaction))
-        {
-            await index.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
+        await AddColumnFromStatesAsync(connection, "worker_id",
+            (stateName, payload) => stateName == ChildStateName ? serializer.Deserialize<ChildState>(payload)?.HeldBy : null,
+            CreateWorkerIndexSql, cancellationToken);
     }
 
     private static async Task EnsureStateTableAsync(NpgsqlConnection connection, IGrainStorageSerializer serializer, CancellationToken cancellationToken)
@@ -224,38 +191,50 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             }
         }
 
+        await AddColumnFromStatesAsync(connection, "team_id",
+            (stateName, payload) => (stateName == ChildStateName ? serializer.Deserialize<ChildState>(payload) : serializer.Deserialize<SocialWorkerState>(payload) as ITeamMember)?.BoardTeam,
+            $"create index if not exists {Table}_team on {Table} (team_id) where team_id is not null", cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds a text column to a state table written before it existed, fills it for each child and worker row from the
+    /// stored state (<paramref name="valueOf"/>: the state's name and payload; null leaves it empty) and indexes it,
+    /// in one transaction with the table locked, so two nodes starting together fill it once.
+    /// </summary>
+    private static async Task AddColumnFromStatesAsync(NpgsqlConnection connection, string column, Func<string, BinaryData, string?> valueOf,
+        string createIndexSql, CancellationToken cancellationToken)
+    {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var add = new NpgsqlCommand($"alter table {Table} add column if not exists team_id text", connection, transaction))
+        await using (var add = new NpgsqlCommand($"lock table {Table} in share row exclusive mode; alter table {Table} add column if not exists {column} text", connection, transaction))
         {
             await add.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var filed = new List<(string GrainId, string StateName, string Team)>();
+        var filed = new List<(string GrainId, string StateName, string Value)>();
         await using (var rows = new NpgsqlCommand(
-            $"select grain_id, state_name, payload from {Table} where team_id is null and state_name in ('{ChildStateName}', '{WorkerStateName}') for update", connection, transaction))
+            $"select grain_id, state_name, payload from {Table} where state_name in ('{ChildStateName}', '{WorkerStateName}')", connection, transaction))
         await using (var reader = await rows.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                var payload = new BinaryData(await reader.GetFieldValueAsync<byte[]>(2, cancellationToken));
-                ITeamMember? member = reader.GetString(1) == ChildStateName ? serializer.Deserialize<ChildState>(payload) : serializer.Deserialize<SocialWorkerState>(payload);
-                if (member?.BoardTeam is { } team)
+                if (valueOf(reader.GetString(1), new BinaryData(await reader.GetFieldValueAsync<byte[]>(2, cancellationToken))) is { } value)
                 {
-                    filed.Add((reader.GetString(0), reader.GetString(1), team));
+                    filed.Add((reader.GetString(0), reader.GetString(1), value));
                 }
             }
         }
 
-        foreach (var (grainId, stateName, team) in filed)
+        await using (var update = new NpgsqlCommand(
+            $"update {Table} set {column} = f.value from unnest($1::text[], $2::text[], $3::text[]) as f (grain_id, state_name, value) where {Table}.grain_id = f.grain_id and {Table}.state_name = f.state_name",
+            connection, transaction))
         {
-            await using var update = new NpgsqlCommand($"update {Table} set team_id = $3 where grain_id = $1 and state_name = $2", connection, transaction);
-            update.Parameters.Add(new NpgsqlParameter { Value = grainId });
-            update.Parameters.Add(new NpgsqlParameter { Value = stateName });
-            update.Parameters.Add(new NpgsqlParameter { Value = team });
+            update.Parameters.Add(new NpgsqlParameter { Value = filed.Select(f => f.GrainId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            update.Parameters.Add(new NpgsqlParameter { Value = filed.Select(f => f.StateName).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            update.Parameters.Add(new NpgsqlParameter { Value = filed.Select(f => f.Value).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using (var index = new NpgsqlCommand($"create index if not exists {Table}_team on {Table} (team_id) where team_id is not null", connection, transaction))
+        await using (var index = new NpgsqlCommand(createIndexSql, connection, transaction))
         {
             await index.ExecuteNonQueryAsync(cancellationToken);
         }

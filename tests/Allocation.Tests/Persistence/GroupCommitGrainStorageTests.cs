@@ -327,43 +327,15 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
     [PostgresFact]
     public async Task A_table_from_before_the_worker_column_files_each_allocated_open_child_under_its_worker_once()
     {
-        var database = await postgres.CreateDatabaseAsync();
         var at = new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
-        await using (var connection = new NpgsqlConnection(database))
-        {
-            await connection.OpenAsync();
-            await using (var create = new NpgsqlCommand($"""
-                create table {GroupCommitGrainStorage.Table} (grain_id text not null, state_name text not null, version bigint not null,
-                    payload bytea not null, modified_at timestamptz not null default now(), team_id text, primary key (grain_id, state_name));
-                create index {GroupCommitGrainStorage.Table}_team on {GroupCommitGrainStorage.Table} (team_id) where team_id is not null
-                """, connection))
-            {
-                await create.ExecuteNonQueryAsync();
-            }
-
-            var closed = Child("t1", "w1", at);
-            closed.Status = ChildStatus.Closed;
-            var legacyWorker = new Allocation.Grains.SocialWorkers.SocialWorkerState { Exists = true, Name = "One", TeamId = "t1" };
-            legacyWorker.LegacyCaseload = new() { ["c1"] = new("c1", at, "r1", null), ["ghost"] = new("ghost", at, "r9", null) };
-            foreach (var (grainId, stateName, team, state) in new (string, string, string?, object)[]
-                     {
-                         ("child/c1", "child", "t1", Child("t1", "w1", at)), ("child/c2", "child", "t1", Child("t1", null, at)),
-                         ("child/c3", "child", null, closed), ("child/c4", "child", "t1", Child("t1", "w2", at)),
-                         ("socialworker/w1", "worker", "t1", legacyWorker),
-                     })
-            {
-                await using var insert = new NpgsqlCommand(
-                    $"insert into {GroupCommitGrainStorage.Table} (grain_id, state_name, version, payload, team_id) values ($1, $2, 1, $3, $4)", connection);
-                insert.Parameters.Add(new NpgsqlParameter { Value = grainId });
-                insert.Parameters.Add(new NpgsqlParameter { Value = stateName });
-                insert.Parameters.Add(new NpgsqlParameter { Value = Serializer.Serialize(state).ToArray() });
-                insert.Parameters.Add(new NpgsqlParameter { Value = (object?)team ?? DBNull.Value });
-                await insert.ExecuteNonQueryAsync();
-            }
-
-            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
-            await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
-        }
+        var closed = Child("t1", "w1", at);
+        closed.Status = ChildStatus.Closed;
+        var legacyWorker = new Allocation.Grains.SocialWorkers.SocialWorkerState { Exists = true, Name = "One", TeamId = "t1" };
+        legacyWorker.LegacyCaseload = new() { ["c1"] = new("c1", at, "r1", null), ["ghost"] = new("ghost", at, "r9", null) };
+        var database = await EarlierDatabaseUpgradedAsync(withTeamColumn: true,
+            ("child/c1", "child", "t1", Child("t1", "w1", at)), ("child/c2", "child", "t1", Child("t1", null, at)),
+            ("child/c3", "child", null, closed), ("child/c4", "child", "t1", Child("t1", "w2", at)),
+            ("socialworker/w1", "worker", "t1", legacyWorker));
 
         // Only the open children's records count: not a closed child's last worker, not the worker's own old list.
         await using var storage = Create(database);
@@ -372,6 +344,61 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         Assert.Equal("c4", Assert.Single(await storage.ReadHeld("w2")).ChildId);
         Assert.Equal(2L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.Table} where worker_id is not null"));
         Assert.Equal(1L, await ScalarAsync(database, $"select count(*) from pg_indexes where indexname = '{GroupCommitGrainStorage.Table}_worker'"));
+    }
+
+    [PostgresFact]
+    public async Task A_table_from_before_the_team_and_worker_columns_files_each_member_under_its_team_and_each_place_under_its_worker()
+    {
+        var at = new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
+        var closed = Child("t1", "w1", at);
+        closed.Status = ChildStatus.Closed;
+        var database = await EarlierDatabaseUpgradedAsync(withTeamColumn: false,
+            ("child/c1", "child", null, Child("t1", "w1", at)), ("child/c2", "child", null, Child("t2", null, at)), ("child/c3", "child", null, closed),
+            ("socialworker/w1", "worker", null, new Allocation.Grains.SocialWorkers.SocialWorkerState { Exists = true, Name = "One", TeamId = "t1" }));
+
+        // Open children and workers are filed under their teams (a closed child under none), places under workers.
+        await using var storage = Create(database);
+        var team = await storage.Read("t1");
+        Assert.Equal(("c1", "w1"), (Assert.Single(team.Children).Key, Assert.Single(team.Workers).Key));
+        Assert.Equal("c2", Assert.Single((await storage.Read("t2")).Children).Key);
+        Assert.Equal("c1", Assert.Single(await storage.ReadHeld("w1")).ChildId);
+        Assert.Equal(3L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.Table} where team_id is not null"));
+    }
+
+    /// <summary>A database whose state table an earlier version made (without the worker column, and without the team
+    /// column unless asked), holding these rows, after the schema step each start runs, run twice.</summary>
+    private async Task<string> EarlierDatabaseUpgradedAsync(bool withTeamColumn, params (string GrainId, string StateName, string? Team, object State)[] rows)
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using (var create = new NpgsqlCommand($"""
+            create table {GroupCommitGrainStorage.Table} (grain_id text not null, state_name text not null, version bigint not null,
+                payload bytea not null, modified_at timestamptz not null default now(){(withTeamColumn ? ", team_id text" : "")}, primary key (grain_id, state_name))
+            """, connection))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        foreach (var (grainId, stateName, team, state) in rows)
+        {
+            await using var insert = new NpgsqlCommand(withTeamColumn
+                ? $"insert into {GroupCommitGrainStorage.Table} (grain_id, state_name, version, payload, team_id) values ($1, $2, 1, $3, $4)"
+                : $"insert into {GroupCommitGrainStorage.Table} (grain_id, state_name, version, payload) values ($1, $2, 1, $3)", connection);
+            insert.Parameters.Add(new NpgsqlParameter { Value = grainId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = stateName });
+            insert.Parameters.Add(new NpgsqlParameter { Value = Serializer.Serialize(state).ToArray() });
+            if (withTeamColumn)
+            {
+                insert.Parameters.Add(new NpgsqlParameter { Value = (object?)team ?? DBNull.Value });
+            }
+
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+        await GroupCommitGrainStorage.EnsureSchemaAsync(connection, Serializer, CancellationToken.None);
+        return database;
     }
 
     private static ChildState Child(string teamId, string? workerId, DateTimeOffset at) => new()
