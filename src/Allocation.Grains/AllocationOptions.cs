@@ -33,12 +33,12 @@ public sealed class AllocationOptions
     /// <summary>A child is flagged when distinct workers in the window exceed this.</summary>
     public int WorkerChangeFlagThreshold { get; set; } = 3;
 
-    /// <summary>How many command receipts a grain keeps for answering retried requests (a worker, all it keeps; a child,
-    /// at most this many in memory, all of them stored for the retry window).</summary>
+    /// <summary>How many command receipts a child or a worker keeps in memory at most for answering retried requests;
+    /// all of them are stored for the retry window (<see cref="Receipts"/>).</summary>
     public int ReceiptsKept { get; set; } = 64;
 
-    /// <summary>How long a child keeps a command's receipt in memory; a retry of an older command within the retry
-    /// window (24 hours) is answered from the stored receipt.</summary>
+    /// <summary>How long a child or a worker keeps a command's receipt in memory; a retry of an older command within
+    /// the retry window (24 hours) is answered from the stored receipt.</summary>
     public TimeSpan ReceiptsInMemory { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often each team's durable reminder wakes it to check its children's clocks (at least a minute);

@@ -21,8 +21,8 @@ public interface ICommandReceipts
 }
 
 /// <summary>A state whose next write also stores receipts (null or empty: none), in the same transaction, only if
-/// that write stores the state.</summary>
+/// that write stores the state. Not itself stored: set for a write and cleared after it (<see cref="Receipts.Write"/>).</summary>
 public interface IRecordsReceipts
 {
-    IReadOnlyList<CommandReceipt>? Receipting { get; }
+    IReadOnlyList<CommandReceipt>? Receipting { get; set; }
 }

@@ -8,12 +8,12 @@ namespace Allocation.Grains.Children;
 
 /// <summary>
 /// Allocation protocol (one child, one or two workers):
-/// 1. the new worker reserves a place (its own durable write; refusals end here);
-/// 2. the child records the allocation (its durable write);
-/// 3. the previous worker, if any, lets go.
-/// A crash after 1 leaves a reservation the child never recorded: the worker counts it towards its ceiling (so the
-/// ceiling is never exceeded) and lets go of it when it next activates and the child does not confirm it.
-/// A crash after 2 leaves the previous worker holding a child now allocated elsewhere, released the same way.
+/// 1. the new worker reserves a place, in its memory, under its ceiling (refusals end here);
+/// 2. the child records the allocation: its one durable write, which carries the worker's id and the limit the place
+///    was reserved under, and which the storage refuses if the worker's other stored places already reach it;
+/// 3. the previous worker, if any, lets go (in memory: the child's row no longer holds it).
+/// A crash after 1 loses only the reservation, with the worker's memory: no child recorded it. A crash after 2 leaves
+/// the child's row as the one record of the place, which the worker reads when it next activates.
 /// A write in 2 whose outcome is unknown (the database failed mid-write and could not be read back) leaves the place
 /// reserved and the worker asking the child, read afresh, until it confirms or lets go (<see cref="StoredFacts"/>).
 /// </summary>
@@ -30,16 +30,8 @@ public sealed partial class ChildGrain(
 
     private readonly AllocationOptions _options = options.Value;
 
-    /// <summary>The receipts of this activation's latest commands (<see cref="AllocationOptions.ReceiptsInMemory"/>),
-    /// oldest first; every receipt is also stored, as a row of its own (<see cref="ICommandReceipts"/>).</summary>
-    private readonly List<CommandReceipt> _recent = [];
-
-    /// <summary>The newest time a stored receipt may have that <see cref="_recent"/> does not hold (stored before this
-    /// activation, gone from memory since, or written by a write whose answer was lost); null: none can.</summary>
-    private DateTimeOffset? _storedUntil;
-
-    /// <summary>Receipts an earlier version kept in the child's row, to be stored as rows with the next write.</summary>
-    private List<CommandReceipt>? _unstoredReceipts;
+    /// <summary>Retries answered by request id (<see cref="Grains.Receipts"/>).</summary>
+    private Receipts? _receipts;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -60,21 +52,28 @@ public sealed partial class ChildGrain(
     /// <summary>Tells the team boards what this child holds (<see cref="TeamResync"/>).</summary>
     private TeamResync Teams => _teams ??= new TeamResync(this, SyncTeams, logger);
 
+    private Receipts Receipts => _receipts ??= new Receipts(this.GetGrainId(), storedReceipts, time, _options);
+
     /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored. Read
     /// back, the change was stored after all (its answer was lost) or is gone; the command fails either way, but its
-    /// caller may never retry it, so the boards are told what is stored now.</summary>
-    private Task Write() => state.WriteOrReloadAsync(
-        forget: () =>
-        {
-            _outcomeUnknown = true;
-            DeactivateOnIdle();
-        },
-        readBack: Teams.TellAgain);
+    /// caller may never retry it, so the boards are told what is stored now.
+    /// The write stores the receipt of the command it applies, if any (<see cref="Receipts"/>).</summary>
+    private Task Write(CommandReceipt? receipt = null)
+    {
+        S.Receipts = null; // (read back after a failed write, an earlier version's list would come back)
+        return Receipts.Write(S, receipt, () => state.WriteOrReloadAsync(
+            forget: () =>
+            {
+                _outcomeUnknown = true;
+                DeactivateOnIdle();
+            },
+            readBack: Teams.TellAgain));
+    }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A stored child may have receipts stored by an earlier activation, until now at the latest.
-        _storedUntil = state.RecordExists ? time.GetUtcNow() : null;
+        Receipts.Loaded(state.RecordExists, S.Receipts, SharedIds);
         Compact();
         // Not awaited, so an activation never waits on a team (which may be calling this child). The boards then show
         // what is stored even when the summary a write should have sent was lost with the write's answer.
@@ -585,15 +584,7 @@ public sealed partial class ChildGrain(
     /// without saying what it did (a receipt is not a way to read a child past the access checks).</summary>
     private async ValueTask<ChildResult?> Replay(string requestId, string command, string? by)
     {
-        var cutoff = time.GetUtcNow() - ICommandReceipts.RetryWindow;
-        var receipt = _recent.Find(r => r.RequestId == requestId);
-        if (receipt is null && _storedUntil >= cutoff)
-        {
-            // Not among the latest: a stored receipt within the window may still have it.
-            receipt = await storedReceipts.FindReceipt(this.GetGrainId(), requestId);
-        }
-
-        if (receipt is null || receipt.AppliedAt < cutoff)
+        if (await Receipts.Find(requestId) is not { } receipt)
         {
             return null;
         }
@@ -627,13 +618,11 @@ public sealed partial class ChildGrain(
         var now = time.GetUtcNow();
         var receipt = SharedIds(new CommandReceipt(requestId, command, now, workerId, teamId, S.Version, by));
         ShareNewest();
-        S.Receipts = null; // (read back after a failed write, an earlier version's list would come back)
-        S.Receipting = _unstoredReceipts is { Count: > 0 } unstored ? [.. unstored, receipt] : [receipt];
         S.Auditing = _audit is { } audit ? audit.Draft.Completed(audit.Before, S.TeamId, S.WorkerId, now) : null;
         S.AuditStored = false;
         try
         {
-            await Write();
+            await Write(receipt);
             if (S.AuditStored)
             {
                 (_audited, _audit) = (true, null);
@@ -641,8 +630,6 @@ public sealed partial class ChildGrain(
         }
         catch
         {
-            // Its answer may have been lost with the write stored: the receipt may be stored, and memory does not hold it.
-            _storedUntil = now;
             if (_outcomeUnknown && leaving is not null)
             {
                 await Worker(leaving).Recheck(Id);
@@ -652,36 +639,12 @@ public sealed partial class ChildGrain(
         }
         finally
         {
-            S.Receipting = null;
             S.Auditing = null;
             S.AuditStored = false;
             S.PlaceLimit = null;
         }
 
-        _unstoredReceipts = null;
-        Remember(receipt, now);
         return receipt;
-    }
-
-    /// <summary>Keeps the receipt in memory; those older than <see cref="AllocationOptions.ReceiptsInMemory"/> (or past
-    /// <see cref="AllocationOptions.ReceiptsKept"/>) leave it, and are then read from storage if a retry asks for one.</summary>
-    private void Remember(CommandReceipt receipt, DateTimeOffset now)
-    {
-        _recent.Add(receipt);
-        var keepFrom = now - _options.ReceiptsInMemory;
-        var over = _recent.Count - _options.ReceiptsKept;
-        var drop = 0;
-        while (drop < _recent.Count - 1 && (drop < over || _recent[drop].AppliedAt < keepFrom))
-        {
-            drop++;
-        }
-
-        if (drop > 0)
-        {
-            var newest = _recent[drop - 1].AppliedAt;
-            _storedUntil = _storedUntil is { } until && until > newest ? until : newest;
-            _recent.RemoveRange(0, drop);
-        }
     }
 
     /// <summary>Commits an allocation whose place is reserved, under the limit the worker reserved it with (the
@@ -711,22 +674,14 @@ public sealed partial class ChildGrain(
     }
 
     /// <summary>
-    /// Shrinks the state as loaded, without changing what it says: an active child is kept in memory for as long as
-    /// it is used, and there are many. Receipts an earlier version kept in the row go to memory (those within the retry
-    /// window) and are stored as rows of their own with the next write; empty lists go; the team, worker and user ids
-    /// and the command names, which the deserializer gives each child its own copy of, become shared instances. The
-    /// next write stores the same facts.
+    /// Shrinks the state as loaded, without changing what it says. Receipts an earlier version kept in the row go (the
+    /// grain's <see cref="Receipts"/> has taken those within the retry window, to store them as rows); empty lists go;
+    /// the team, worker and user ids and the command names become shared instances. The next write stores the same
+    /// facts.
     /// </summary>
     private void Compact()
     {
-        if (S.Receipts is { Count: > 0 } legacy)
-        {
-            var cutoff = time.GetUtcNow() - ICommandReceipts.RetryWindow;
-            _unstoredReceipts = legacy.Where(r => r.AppliedAt >= cutoff).Select(SharedIds).ToList();
-            _recent.AddRange(_unstoredReceipts);
-        }
-
-        S.Receipts = null;
+        S.Receipts = null; // (in memory with the grain's receipts, until its next write stores them as rows)
         if (S.Transfers is { Count: 0 })
         {
             S.Transfers = null;
@@ -788,7 +743,6 @@ public sealed partial class ChildGrain(
     private static string Known(string s) => string.IsInterned(s) ?? s;
 
     private static string? KnownOrNull(string? s) => s is null ? null : string.IsInterned(s) ?? s;
-
     private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
 
     /// <summary>The child's summary, after a stored change, to its team's board (with the feed line it makes).</summary>

@@ -10,6 +10,7 @@ public sealed partial class SocialWorkerGrain(
     IOptions<AllocationOptions> options,
     [FromKeyedServices(AllocationClock.Key)] TimeProvider time,
     IHeldPlaces heldPlaces,
+    ICommandReceipts storedReceipts,
     ILogger<SocialWorkerGrain> logger) : Grain, ISocialWorkerGrain, IRemindable
 {
     private const string AbsenceReminder = "absence-start";
@@ -27,6 +28,7 @@ public sealed partial class SocialWorkerGrain(
     private readonly Dictionary<string, CaseEntry> _held = new(StringComparer.Ordinal);
     private IGrainTimer? _recheck;
     private TeamResync? _teams;
+    private Receipts? _receipts;
 
     /// <summary>The team this worker moved from, until its board has been told to take the card off.</summary>
     private string? _removedFrom;
@@ -42,6 +44,10 @@ public sealed partial class SocialWorkerGrain(
     {
         // Places an earlier version stored in this row: the children's rows say which are held.
         S.LegacyCaseload = null;
+        // A stored worker may have receipts stored by an earlier activation, until now at the latest; an earlier
+        // version kept them in this row.
+        Receipts.Loaded(state.RecordExists, S.Receipts);
+        S.Receipts = null;
         if (!S.Exists)
         {
             return;
@@ -181,7 +187,7 @@ public sealed partial class SocialWorkerGrain(
 
     public async Task<WorkerResult> StartAbsence(StartAbsence command)
     {
-        if (ReplayOrRefuse(command.RequestId, "absence", command.By, command.ExpectedTeamId) is { } early)
+        if (await ReplayOrRefuse(command.RequestId, "absence", command.By, command.ExpectedTeamId) is { } early)
         {
             return early;
         }
@@ -202,7 +208,7 @@ public sealed partial class SocialWorkerGrain(
         }
 
         S.Absences.Add(new Absence(command.From, command.To, command.Reason));
-        Receipt(command.RequestId, "absence", command.By);
+        var receipt = Receipt(command.RequestId, "absence", command.By);
         var now = time.GetUtcNow();
         var started = command.From <= now;
         if (started && _held.Count > 0)
@@ -210,7 +216,7 @@ public sealed partial class SocialWorkerGrain(
             S.PendingMove = new CaseloadMove(command.RequestId, $"worker absent: {command.Reason}", command.MoveToWorkerId, command.By);
         }
 
-        await Write();
+        await Write(receipt);
         await PublishToTeam();
         if (!started)
         {
@@ -223,7 +229,7 @@ public sealed partial class SocialWorkerGrain(
 
     public async Task<WorkerResult> Leave(LeaveService command)
     {
-        if (ReplayOrRefuse(command.RequestId, "leave", command.By, command.ExpectedTeamId) is { } early)
+        if (await ReplayOrRefuse(command.RequestId, "leave", command.By, command.ExpectedTeamId) is { } early)
         {
             return early;
         }
@@ -235,13 +241,13 @@ public sealed partial class SocialWorkerGrain(
 
         S.HasLeft = true;
         S.LeftAt = time.GetUtcNow();
-        Receipt(command.RequestId, "leave", command.By);
+        var receipt = Receipt(command.RequestId, "leave", command.By);
         if (_held.Count > 0)
         {
             S.PendingMove = new CaseloadMove(command.RequestId, $"worker left: {command.Reason}", command.MoveToWorkerId, command.By);
         }
 
-        await Write();
+        await Write(receipt);
         await PublishToTeam();
         return Moving();
     }
@@ -292,8 +298,16 @@ public sealed partial class SocialWorkerGrain(
     }
 
     /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored (and
-    /// the board is told what that is: the change after all, or not).</summary>
-    private Task Write() => state.WriteOrReloadAsync(forget: DeactivateOnIdle, readBack: Teams.TellAgain);
+    /// the board is told what that is: the change after all, or not).
+    /// The write stores the receipt of the command it applies, if any (<see cref="Receipts"/>).</summary>
+    private Task Write(CommandReceipt? receipt = null)
+    {
+        S.Receipts = null; // (read back after a failed write, an earlier version's list would come back)
+        return Receipts.Write(S, receipt, () => state.WriteOrReloadAsync(forget: DeactivateOnIdle, readBack: Teams.TellAgain));
+    }
+
+    /// <summary>Retries answered by request id (<see cref="Grains.Receipts"/>).</summary>
+    private Receipts Receipts => _receipts ??= new Receipts(this.GetGrainId(), storedReceipts, time, _options);
 
     /// <summary>Tells the team boards what this worker holds (<see cref="TeamResync"/>).</summary>
     private TeamResync Teams => _teams ??= new TeamResync(this, SyncTeams, logger);
@@ -320,7 +334,7 @@ public sealed partial class SocialWorkerGrain(
     private Refusal? CheckAvailable(ReservePlace request) =>
         AllocationRules.CheckAvailable(Id, S.TeamId, S.HasLeft, S.Absences, request.TeamId, time.GetUtcNow());
 
-    private WorkerResult? ReplayOrRefuse(string requestId, string command, string? by, string? expectedTeamId)
+    private async ValueTask<WorkerResult?> ReplayOrRefuse(string requestId, string command, string? by, string? expectedTeamId)
     {
         if (!S.Exists)
         {
@@ -334,8 +348,7 @@ public sealed partial class SocialWorkerGrain(
                 $"Worker {Id} changed team after your request was checked; read the worker again and decide afresh."));
         }
 
-        var receipt = S.Receipts.Find(r => r.RequestId == requestId);
-        if (receipt is null)
+        if (await Receipts.Find(requestId) is not { } receipt)
         {
             return S.HasLeft
                 ? WorkerResult.Refused(Refusal.Conflict(Rules.WorkerLeft, $"Worker {Id} has left the service."))
@@ -354,14 +367,8 @@ public sealed partial class SocialWorkerGrain(
             : $"Request id {requestId} was already used on worker {Id}; use a new request id."));
     }
 
-    private void Receipt(string requestId, string command, string? by)
-    {
-        S.Receipts.Add(new CommandReceipt(requestId, command, time.GetUtcNow(), Id, S.TeamId, 0, by));
-        if (S.Receipts.Count > _options.ReceiptsKept)
-        {
-            S.Receipts.RemoveRange(0, S.Receipts.Count - _options.ReceiptsKept);
-        }
-    }
+    private CommandReceipt Receipt(string requestId, string command, string? by) =>
+        new(requestId, command, time.GetUtcNow(), Id, S.TeamId, 0, by);
 
     private Task PublishToTeam() => Teams.Tell(SyncTeams());
 

@@ -1,7 +1,7 @@
 namespace Allocation.Grains.SocialWorkers;
 
 [GenerateSerializer]
-public sealed class SocialWorkerState : Teams.ITeamMember
+public sealed class SocialWorkerState : Teams.ITeamMember, IRecordsReceipts
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public string Name { get; set; } = "";
@@ -17,7 +17,15 @@ public sealed class SocialWorkerState : Teams.ITeamMember
     [Id(7)] public List<Absence> Absences { get; set; } = [];
     [Id(8)] public bool HasLeft { get; set; }
     [Id(9)] public DateTimeOffset? LeftAt { get; set; }
-    [Id(10)] public List<CommandReceipt> Receipts { get; set; } = [];
+    /// <summary>Receipts an earlier version kept here. Each receipt is a row of its own now (<see cref="Grains.Receipts"/>,
+    /// shared with the child): read, these go to memory, and the next write stores them as rows and none here.</summary>
+    [Id(10)] public List<CommandReceipt>? Receipts { get; set; }
+
+    /// <summary>The receipts the next write stores, each as a row of its own (not itself stored: set for a write,
+    /// cleared after it).</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public IReadOnlyList<CommandReceipt>? Receipting { get => _receipting; set => _receipting = value; }
+
+    [NonSerialized] private IReadOnlyList<CommandReceipt>? _receipting;
 
     /// <summary>The move under way for an absence or leaving, kept until the caseload is empty so it can resume.</summary>
     [Id(11)] public CaseloadMove? PendingMove { get; set; }

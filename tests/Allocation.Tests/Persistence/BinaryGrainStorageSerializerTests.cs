@@ -36,6 +36,19 @@ public class BinaryGrainStorageSerializerTests
     }
 
     [Fact]
+    public void A_workers_row_carries_none_of_the_receipts_its_write_stores_as_rows()
+    {
+        var worker = Worker();
+        worker.Receipting = [new CommandReceipt("leave-request-77", "leave", At, "w-0042", "team-north-1", 0, "pm-2")];
+
+        var read = Binary.Deserialize<SocialWorkerState>(Binary.Serialize(worker))!;
+
+        Assert.Null(read.Receipting);
+        Assert.DoesNotContain("leave-request-77", Json.Serialize(worker).ToString());
+        Assert.Equal("r-9", Assert.Single(read.Receipts!).RequestId); // an earlier version's, still read
+    }
+
+    [Fact]
     public void A_row_written_as_json_by_the_earlier_version_is_still_read()
     {
         var child = Child();
@@ -95,7 +108,7 @@ public class BinaryGrainStorageSerializerTests
             worker.LegacyCaseload[$"child-{i:0000}"] = new CaseEntry($"child-{i:0000}", At.AddDays(-i), $"r-{i}", null);
         }
 
-        worker.Receipts.Add(new CommandReceipt("r-9", "reserve", At, "w-0042", "team-north-1", 3, "pm-2"));
+        worker.Receipts = [new CommandReceipt("r-9", "reserve", At, "w-0042", "team-north-1", 3, "pm-2")]; // as an earlier version kept them
         return worker;
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Allocation.Grains;
 using Allocation.Grains.Children;
 using Allocation.Grains.Kpis;
+using Allocation.Grains.SocialWorkers;
 using Allocation.Grains.Teams;
 using Allocation.Service.Persistence;
 using Allocation.Tests.Infrastructure;
@@ -214,6 +215,32 @@ public class GroupCommitGrainStorageTests(PostgresServer postgres)
         Assert.NotNull(await storage.FindReceipt(id, "r-refer"));
         Assert.NotNull(await storage.FindReceipt(id, "r-allocate"));
         Assert.Equal(3L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.ReceiptTable}"));
+    }
+
+    [PostgresFact]
+    public async Task A_workers_receipts_are_rows_of_their_own_as_a_childs_are()
+    {
+        var database = await NewDatabaseWithSchemaAsync();
+        await using var storage = Create(database);
+        var id = GrainId.Create("socialworker", "w1");
+        var at = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
+        var worker = new GrainState<SocialWorkerState>(new SocialWorkerState { Exists = true, Name = "w1", TeamId = "t1" });
+        await storage.WriteStateAsync("worker", id, worker); // no command: no receipt
+        worker.State!.HasLeft = true;
+        worker.State.Receipts = [Receipt("r-absence", "absence", at.AddDays(-1), 0)]; // as an earlier version kept them
+        worker.State.Receipting = [.. worker.State.Receipts, Receipt("r-leave", "leave", at, 0)];
+        worker.State.Receipts = null;
+        await storage.WriteStateAsync("worker", id, worker);
+
+        Assert.Equal("leave", (await storage.FindReceipt(id, "r-leave"))?.Command);
+        Assert.Equal("absence", (await storage.FindReceipt(id, "r-absence"))?.Command);
+        Assert.Equal(2L, await ScalarAsync(database, $"select count(*) from {GroupCommitGrainStorage.ReceiptTable}"));
+        var read = new GrainState<SocialWorkerState>();
+        await storage.ReadStateAsync("worker", id, read);
+        Assert.True(read.State!.HasLeft);
+        Assert.Null(read.State.Receipts);
+        Assert.Null(read.State.Receipting);
+        Assert.Equal("2", read.ETag);
     }
 
     [PostgresFact]
