@@ -73,8 +73,8 @@ public sealed partial class ChildGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A stored child may have receipts stored by an earlier activation, until now at the latest.
-        Receipts.Loaded(state.RecordExists, S.Receipts, SharedIds);
-        Compact();
+        Receipts.Loaded(state.RecordExists, S.Receipts, ChildStateCompaction.SharedIds);
+        S.Compact();
         // Not awaited, so an activation never waits on a team (which may be calling this child). The boards then show
         // what is stored even when the summary a write should have sent was lost with the write's answer.
         Teams.TellAgain();
@@ -616,8 +616,8 @@ public sealed partial class ChildGrain(
     {
         S.Version++;
         var now = time.GetUtcNow();
-        var receipt = SharedIds(new CommandReceipt(requestId, command, now, workerId, teamId, S.Version, by));
-        ShareNewest();
+        var receipt = ChildStateCompaction.SharedIds(new CommandReceipt(requestId, command, now, workerId, teamId, S.Version, by));
+        S.ShareNewest();
         S.Auditing = _audit is { } audit ? audit.Draft.Completed(audit.Before, S.TeamId, S.WorkerId, now) : null;
         S.AuditStored = false;
         try
@@ -673,76 +673,6 @@ public sealed partial class ChildGrain(
         }
     }
 
-    /// <summary>
-    /// Shrinks the state as loaded, without changing what it says. Receipts an earlier version kept in the row go (the
-    /// grain's <see cref="Receipts"/> has taken those within the retry window, to store them as rows); empty lists go;
-    /// the team, worker and user ids and the command names become shared instances. The next write stores the same
-    /// facts.
-    /// </summary>
-    private void Compact()
-    {
-        S.Receipts = null; // (in memory with the grain's receipts, until its next write stores them as rows)
-        if (S.Transfers is { Count: 0 })
-        {
-            S.Transfers = null;
-        }
-
-        if (S.Breaches is { Count: 0 })
-        {
-            S.Breaches = null;
-        }
-
-        S.TeamId = Shared(S.TeamId);
-        S.WorkerId = SharedOrNull(S.WorkerId);
-        S.LastWorkerId = SharedOrNull(S.LastWorkerId);
-        S.ClockReason = Known(S.ClockReason);
-        string? endedFor = null;
-        for (var i = 0; i < S.WorkerHistory.Count; i++)
-        {
-            var p = S.WorkerHistory[i];
-            // A period usually begins for the reason the one before it ended: one copy serves both.
-            var reason = p.Reason == endedFor ? endedFor : Known(p.Reason);
-            endedFor = KnownOrNull(p.EndReason);
-            S.WorkerHistory[i] = p with
-            {
-                WorkerId = Shared(p.WorkerId), TeamId = Shared(p.TeamId), Reason = reason, By = SharedOrNull(p.By), EndReason = endedFor,
-            };
-        }
-
-        S.WorkerHistory.TrimExcess();
-    }
-
-    /// <summary>The ids a command has just put in the state, as the shared instances <see cref="Compact"/> gives a
-    /// loaded state: the child's team and worker, its newest period and transfer. Each command adds at most one of
-    /// each, at the end, so the whole state stays shared without walking it.</summary>
-    private void ShareNewest()
-    {
-        S.TeamId = Shared(S.TeamId);
-        S.WorkerId = SharedOrNull(S.WorkerId);
-        S.LastWorkerId = SharedOrNull(S.LastWorkerId);
-        if (S.WorkerHistory is [.., var p])
-        {
-            S.WorkerHistory[^1] = p with { WorkerId = Shared(p.WorkerId), TeamId = Shared(p.TeamId), By = SharedOrNull(p.By) };
-        }
-
-        if (S.Transfers is [.., var t])
-        {
-            S.Transfers[^1] = t with { FromTeamId = Shared(t.FromTeamId), ToTeamId = Shared(t.ToTeamId), By = SharedOrNull(t.By) };
-        }
-    }
-
-    private static CommandReceipt SharedIds(CommandReceipt r) =>
-        r with { Command = Shared(r.Command), WorkerId = SharedOrNull(r.WorkerId), TeamId = SharedOrNull(r.TeamId), By = SharedOrNull(r.By) };
-
-    // Ids and command names are few (the authority's teams, staff and commands), so the runtime's intern pool may
-    // keep them; free text (reasons) is only matched against strings already there, never added to it.
-    private static string Shared(string s) => string.Intern(s);
-
-    private static string? SharedOrNull(string? s) => s is null ? null : string.Intern(s);
-
-    private static string Known(string s) => string.IsInterned(s) ?? s;
-
-    private static string? KnownOrNull(string? s) => s is null ? null : string.IsInterned(s) ?? s;
     private FeedItem Feed(DateTimeOffset at, string kind, string? workerId, string? by, string text) => new(at, kind, Id, workerId, by, text);
 
     /// <summary>The child's summary, after a stored change, to its team's board (with the feed line it makes).</summary>
