@@ -18,6 +18,15 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
     /// the caseloads it touches, not of the team.</summary>
     private readonly Dictionary<string, SortedSet<string>> _byWorker = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _workerBoardVersions = new(StringComparer.Ordinal);
+    /// <summary>The children waiting for a worker (the queue), kept with <see cref="_children"/>: the pressure and the
+    /// clocks a change recomputes walk the queue, not the team.</summary>
+    private readonly Dictionary<string, TeamChildSummary> _waiting = new(StringComparer.Ordinal);
+    /// <summary>The children with more allocation periods in their recent history than the worker-change threshold:
+    /// only they can have had more distinct workers than it, so only they are counted afresh for the pressure.</summary>
+    private readonly Dictionary<string, TeamChildSummary> _mayBeFlagged = new(StringComparer.Ordinal);
+    /// <summary>How many of each worker's children hold their place by an override above the ceiling, kept with
+    /// <see cref="_byWorker"/>.</summary>
+    private readonly Dictionary<string, int> _overrides = new(StringComparer.Ordinal);
     private readonly List<FeedItem> _feed = [];
 
     public long Version { get; private set; }
@@ -44,10 +53,10 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
     }
 
     /// <summary>The children waiting for a worker whose clock has not yet been recorded as breached.</summary>
-    public IEnumerable<TeamChildSummary> Waiting => _children.Values.Where(c => c.WorkerId is null && !c.Breached);
+    public IEnumerable<TeamChildSummary> Waiting => _waiting.Values.Where(c => !c.Breached);
 
     /// <summary>The children waiting for a worker whose deadline has passed, breach recorded or not.</summary>
-    public IEnumerable<TeamChildSummary> Overdue(DateTimeOffset now) => _children.Values.Where(c => c.WorkerId is null && c.Deadline <= now);
+    public IEnumerable<TeamChildSummary> Overdue(DateTimeOffset now) => _waiting.Values.Where(c => c.Deadline <= now);
 
     public Change WorkerChanged(TeamWorkerSummary worker)
     {
@@ -89,6 +98,8 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
         if (_children.Remove(childId, out var removed))
         {
             Unassign(removed);
+            _waiting.Remove(childId);
+            _mayBeFlagged.Remove(childId);
         }
 
         AddFeed(feed);
@@ -119,7 +130,7 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
     {
         var workers = _workers.Values.Where(w => !w.HasLeft).OrderBy(w => w.Name, StringComparer.Ordinal)
             .Select(w => Card(w, CaseloadOf(w.WorkerId), now)).ToList();
-        var queue = _children.Values.Where(c => c.WorkerId is null).OrderBy(c => c.Deadline).Select(c => Queued(c, now)).ToList();
+        var queue = _waiting.Values.OrderBy(c => c.Deadline).ThenBy(c => c.ChildId, StringComparer.Ordinal).Select(c => Queued(c, now)).ToList();
         return new TeamBoard(teamId, name, Version, now, workers, queue,
             _feed.AsEnumerable().Reverse().ToList(), breaches.TakeLast(20).Reverse().ToList(), Pressure(name, breaches, now),
             options.AmberThreshold.TotalSeconds);
@@ -145,18 +156,17 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
             }
         }
 
-        // One pass over the children, without allocating: this runs on every change.
-        int waiting = 0, overdue = 0, flagged = 0;
+        // This runs on every change: it walks the queue and the children who could be flagged, not the whole team.
+        int waiting = _waiting.Count, overdue = 0, flagged = 0;
         var longest = double.MinValue;
-        foreach (var c in _children.Values)
+        foreach (var c in _waiting.Values)
         {
-            if (c.WorkerId is null)
-            {
-                waiting++;
-                longest = Math.Max(longest, (now - c.ClockStartedAt).TotalSeconds);
-                overdue += now >= c.Deadline ? 1 : 0;
-            }
+            longest = Math.Max(longest, (now - c.ClockStartedAt).TotalSeconds);
+            overdue += now >= c.Deadline ? 1 : 0;
+        }
 
+        foreach (var c in _mayBeFlagged.Values)
+        {
             flagged += AllocationRules.IsFlagged(AllocationRules.DistinctWorkers(c.RecentPeriods, now, options.WorkerChangeWindow), options) ? 1 : 0;
         }
 
@@ -239,22 +249,11 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
 
     /// <summary>How many of the worker's children it took above its ceiling, by override: each child's current period
     /// records the override it was allocated under (the worker does not store its places).</summary>
-    private int OverridesOf(string workerId)
-    {
-        var overrides = 0;
-        if (_byWorker.TryGetValue(workerId, out var held))
-        {
-            foreach (var childId in held)
-            {
-                if (AllocationRules.CurrentPeriodWith(_children[childId].RecentPeriods, workerId)?.Override is not null)
-                {
-                    overrides++;
-                }
-            }
-        }
+    private int OverridesOf(string workerId) => _overrides.GetValueOrDefault(workerId);
 
-        return overrides;
-    }
+    /// <summary>Whether the child holds its place with its worker by an override above the ceiling.</summary>
+    private static bool HeldByOverride(TeamChildSummary child) =>
+        child.WorkerId is { } workerId && AllocationRules.CurrentPeriodWith(child.RecentPeriods, workerId)?.Override is not null;
 
     /// <summary>The worker's children, in id order.</summary>
     private IReadOnlyList<string> CaseloadOf(string workerId) =>
@@ -268,6 +267,9 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
         }
 
         _children[child.ChildId] = child;
+        Index(_waiting, child, child.WorkerId is null);
+        // Distinct workers never outnumber the periods they are counted from.
+        Index(_mayBeFlagged, child, child.RecentPeriods.Count > options.WorkerChangeFlagThreshold);
         if (child.WorkerId is { } workerId)
         {
             if (!_byWorker.TryGetValue(workerId, out var held))
@@ -276,14 +278,47 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
             }
 
             held.Add(child.ChildId);
+            if (HeldByOverride(child))
+            {
+                _overrides[workerId] = OverridesOf(workerId) + 1;
+            }
+        }
+    }
+
+    private static void Index(Dictionary<string, TeamChildSummary> index, TeamChildSummary child, bool belongs)
+    {
+        if (belongs)
+        {
+            index[child.ChildId] = child;
+        }
+        else
+        {
+            index.Remove(child.ChildId);
         }
     }
 
     private void Unassign(TeamChildSummary child)
     {
-        if (child.WorkerId is { } workerId && _byWorker.TryGetValue(workerId, out var held) && held.Remove(child.ChildId) && held.Count == 0)
+        if (child.WorkerId is not { } workerId || !_byWorker.TryGetValue(workerId, out var held) || !held.Remove(child.ChildId))
+        {
+            return;
+        }
+
+        if (held.Count == 0)
         {
             _byWorker.Remove(workerId);
+        }
+
+        if (HeldByOverride(child) && OverridesOf(workerId) is var overrides and > 0)
+        {
+            if (overrides == 1)
+            {
+                _overrides.Remove(workerId);
+            }
+            else
+            {
+                _overrides[workerId] = overrides - 1;
+            }
         }
     }
 
