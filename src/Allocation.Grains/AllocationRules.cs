@@ -180,14 +180,14 @@ public static class AllocationRules
         bool InWindow(WorkerPeriod p) => (p.To is null || p.To >= from) && p.From <= now;
     }
 
-    /// <summary>Whether an allocation to <paramref name="newWorkerId"/> is a change of worker: the first allocation
-    /// is not, nor is a return to the worker the child last had.</summary>
     /// <summary>The open period a child has with this worker: the last of its periods, while it has not ended and is
     /// the worker's; null otherwise. The place the child holds on the worker's caseload dates from it, and carries its
     /// override above the ceiling, if any.</summary>
     public static WorkerPeriod? CurrentPeriodWith(IReadOnlyList<WorkerPeriod> periods, string workerId) =>
         periods is [.., { To: null } current] && current.WorkerId == workerId ? current : null;
 
+    /// <summary>Whether an allocation to <paramref name="newWorkerId"/> is a change of worker: the first allocation
+    /// is not, nor is a return to the worker the child last had.</summary>
     public static bool IsWorkerChange(string? lastWorkerId, string newWorkerId) =>
         lastWorkerId is not null && !string.Equals(lastWorkerId, newWorkerId, StringComparison.Ordinal);
 
