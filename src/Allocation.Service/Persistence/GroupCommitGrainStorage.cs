@@ -36,6 +36,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
 
     public const string Table = "allocation_grain_state";
 
+    private const string CreateTeamIndexSql = $"create index if not exists {Table}_team on {Table} (team_id) where team_id is not null";
+
     // The names the child and worker grains give their persistent state.
     private const string ChildStateName = "child";
     private const string WorkerStateName = "worker";
@@ -53,7 +55,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
             worker_id text,
             primary key (grain_id, state_name)
         ) with (fillfactor = 80);
-        create index if not exists {Table}_team on {Table} (team_id) where team_id is not null
+        {CreateTeamIndexSql}
         """;
 
     private static readonly string CreateWorkerIndexSql = $"create index if not exists {Table}_worker on {Table} (worker_id) where worker_id is not null";
@@ -133,8 +135,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                var grainId = reader.GetString(0);
-                var team = grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..];
+                var team = KeyOf(reader.GetString(0));
                 var legacy = serializer.Deserialize<LegacyClosedCasesState>(new BinaryData(await reader.GetFieldValueAsync<byte[]>(1, cancellationToken)));
                 moved.AddRange((legacy?.Cases ?? []).Select(c => (team, c)));
             }
@@ -193,7 +194,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
 
         await AddColumnFromStatesAsync(connection, "team_id",
             (stateName, payload) => (stateName == ChildStateName ? serializer.Deserialize<ChildState>(payload) : serializer.Deserialize<SocialWorkerState>(payload) as ITeamMember)?.BoardTeam,
-            $"create index if not exists {Table}_team on {Table} (team_id) where team_id is not null", cancellationToken);
+            CreateTeamIndexSql, cancellationToken);
     }
 
     /// <summary>
@@ -500,9 +501,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var grainId = reader.GetString(0);
             var child = _serializer.Deserialize<ChildState>(new BinaryData(await reader.GetFieldValueAsync<byte[]>(1, cancellationToken)))!;
-            if (HeldPlaces.PlaceOf(grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..], child) is { } place)
+            if (HeldPlaces.PlaceOf(KeyOf(reader.GetString(0)), child) is { } place)
             {
                 places.Add(place);
             }
@@ -521,8 +521,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var grainId = reader.GetString(0);
-            var key = grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..];
+            var key = KeyOf(reader.GetString(0));
             var payload = new BinaryData(await reader.GetFieldValueAsync<byte[]>(2, cancellationToken));
             switch (reader.GetString(1))
             {
@@ -621,6 +620,9 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ITeamFacts,
     /// <summary>A queued write: its grain (the order rows are locked in), its statement, one to run after it, and the
     /// advisory lock it needs first (a worker's, for a place taken under a limit).</summary>
     private sealed record PendingWrite(string GrainId, NpgsqlBatchCommand Command, NpgsqlBatchCommand? Then = null, long? LockKey = null);
+
+    /// <summary>The grain's key (the child's, worker's or team's id) from its stored grain id ("type/key").</summary>
+    private static string KeyOf(string grainId) => grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..];
 
     /// <summary>A worker's advisory lock: the same 64 bits on every silo.</summary>
     internal static long LockKey(string workerId) =>
