@@ -3,11 +3,11 @@ namespace Allocation.Grains;
 /// <summary>
 /// A grain's receipts of the commands it applied, which answer retries by request id for
 /// <see cref="ICommandReceipts.RetryWindow"/>: one component, shared by the child and the worker grains. Each receipt is
-/// stored once, as a row of its own, by the write that applies its command (the grain sets its state's
-/// <see cref="IRecordsReceipts.Receipting"/> to <see cref="ToStore"/> for each write, and says when it was
-/// <see cref="Stored"/>). The grain's last few minutes of
-/// receipts (<see cref="AllocationOptions.ReceiptsInMemory"/>, at most <see cref="AllocationOptions.ReceiptsKept"/>) stay
-/// in memory; an older one is read from the storage only when a stored receipt could still be within the window.
+/// stored once, as a row of its own, by the write that applies its command: the grain writes its state through
+/// <see cref="Write"/>, which sets the state's <see cref="IRecordsReceipts.Receipting"/> for that write. The grain's
+/// last few minutes of receipts (<see cref="AllocationOptions.ReceiptsInMemory"/>, at most
+/// <see cref="AllocationOptions.ReceiptsKept"/>) stay in memory; an older one is read from the storage only when a
+/// stored receipt could still be within the window.
 /// </summary>
 public sealed class Receipts(GrainId owner, ICommandReceipts stored, TimeProvider time, AllocationOptions options)
 {
@@ -85,7 +85,7 @@ public sealed class Receipts(GrainId owner, ICommandReceipts stored, TimeProvide
     /// <summary>What the grain's next write stores as receipt rows: the receipt of the command it applies (none for a
     /// write that applies no command), and any an earlier version kept in the row that are not stored as rows yet;
     /// null: nothing.</summary>
-    public IReadOnlyList<CommandReceipt>? ToStore(CommandReceipt? receipt) => (_unstored, receipt) switch
+    private IReadOnlyList<CommandReceipt>? ToStore(CommandReceipt? receipt) => (_unstored, receipt) switch
     {
         ({ Count: > 0 } unstored, { } r) => [.. unstored, r],
         ({ Count: > 0 } unstored, null) => unstored,
@@ -96,7 +96,7 @@ public sealed class Receipts(GrainId owner, ICommandReceipts stored, TimeProvide
     /// <summary>The write stored what <see cref="ToStore"/> gave it. The command's receipt is kept in memory; those
     /// older than <see cref="AllocationOptions.ReceiptsInMemory"/> (or past <see cref="AllocationOptions.ReceiptsKept"/>)
     /// leave it, to be read from the storage if a retry asks for one.</summary>
-    public void Stored(CommandReceipt? receipt)
+    private void Stored(CommandReceipt? receipt)
     {
         _unstored = null;
         if (receipt is null)
@@ -121,7 +121,7 @@ public sealed class Receipts(GrainId owner, ICommandReceipts stored, TimeProvide
     }
 
     /// <summary>The write failed: its answer may have been lost with the receipt stored, which memory does not hold.</summary>
-    public void MayBeStored(CommandReceipt receipt) => Dropped(receipt.AppliedAt);
+    private void MayBeStored(CommandReceipt receipt) => Dropped(receipt.AppliedAt);
 
     private void Dropped(DateTimeOffset newest) => _storedUntil = _storedUntil is { } until && until > newest ? until : newest;
 }
