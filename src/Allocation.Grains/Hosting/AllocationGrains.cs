@@ -18,6 +18,8 @@ public static class AllocationGrains
     /// </summary>
     public static ISiloBuilder AddAllocationGrains(this ISiloBuilder silo)
     {
+        // First of the grain interface type providers: it keeps the answer of Orleans' own (see the class).
+        silo.Services.Insert(0, ServiceDescriptor.Singleton<IGrainInterfaceTypeProvider, KnownGrainInterfaceTypes>());
         silo.Services.TryAddKeyedSingleton(AllocationClock.Key, TimeProvider.System);
         silo.Services.AddOptions<AllocationOptions>();
         silo.Services.TryAddSingleton<IBoardPublisher, ObserverBoardPublisher>();
