@@ -56,9 +56,14 @@ public static partial class OrleansSetup
         builder.UseOrleans(silo =>
         {
             silo.AddAllocationGrains();
-            // Traces follow a request into the grains it calls; the dashboard's counters feed /dashboard, without its
-            // live log stream (logs are for the log pipeline, with its own access rules).
-            silo.AddActivityPropagation();
+            // Traces, when they are exported, follow a request into the grains it calls (without an exporter the
+            // filter only costs each grain call its time). The dashboard's counters feed /dashboard, without its live
+            // log stream (logs are for the log pipeline, with its own access rules).
+            if (Telemetry.TracesExported(builder.Configuration))
+            {
+                silo.AddActivityPropagation();
+            }
+
             if (DashboardEnabled(builder.Configuration, storage))
             {
                 silo.AddDashboard(o => o.HideTrace = true);

@@ -29,7 +29,7 @@ public static class Telemetry
     {
         builder.Services.AddSingleton<CommandMetrics>();
         builder.Services.AddSingleton<BoardMetrics>();
-        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var otlp = TracesExported(builder.Configuration);
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(ServiceName))
             .WithMetrics(m => m
@@ -48,6 +48,10 @@ public static class Telemetry
 
         return builder;
     }
+
+    /// <summary>Whether traces are recorded and sent anywhere: only with an OTLP endpoint.</summary>
+    public static bool TracesExported(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     /// <summary>The scrape endpoint and, when it runs (<see cref="OrleansSetup.DashboardEnabled"/>), the Orleans
     /// dashboard, both for administrators, like the job dashboard.</summary>
