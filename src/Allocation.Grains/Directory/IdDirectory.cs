@@ -47,7 +47,10 @@ public static class IdDirectory
     /// <summary>Ids remembered per host; past this many, the memory starts again (and refills from the storage).</summary>
     private const int Remembered = 500_000;
 
-    private static readonly ConditionalWeakTable<IGrainFactory, ConcurrentDictionary<(IdKind, string), bool>> Known = new();
+    private static readonly ConditionalWeakTable<IGrainFactory, Memory> Known = new();
+
+    /// <summary>The host's memory of the last factory asked for (a process has one, a test cluster a few).</summary>
+    private static Memory? _last;
 
     public static async Task<bool> Contains(IGrainFactory grains, IdKind kind, string id)
     {
@@ -71,19 +74,37 @@ public static class IdDirectory
         return true;
     }
 
-    private static bool IsFound(IGrainFactory grains, IdKind kind, string id) => Remembering(grains).ContainsKey((kind, id));
+    private static bool IsFound(IGrainFactory grains, IdKind kind, string id) => Remembering(grains).Ids.ContainsKey((kind, id));
 
     /// <summary>Remembers an id known to be stored (found, or just created by a command that succeeded).</summary>
     public static void Found(IGrainFactory grains, IdKind kind, string id)
     {
-        var found = Remembering(grains);
-        if (found.Count >= Remembered)
+        // Counted as added, not with the dictionary's Count, which takes every one of its locks (a referral's cost).
+        var memory = Remembering(grains);
+        if (memory.Ids.TryAdd((kind, id), true) && Interlocked.Increment(ref memory.Count) > Remembered)
         {
-            found.Clear();
+            memory.Ids.Clear();
+            Interlocked.Exchange(ref memory.Count, 0);
         }
-
-        found[(kind, id)] = true;
     }
 
-    private static ConcurrentDictionary<(IdKind, string), bool> Remembering(IGrainFactory grains) => Known.GetValue(grains, _ => new());
+    private static Memory Remembering(IGrainFactory grains)
+    {
+        var last = _last;
+        if (last is not null && ReferenceEquals(last.Factory.Target, grains))
+        {
+            return last;
+        }
+
+        return _last = Known.GetValue(grains, g => new Memory(new WeakReference(g)));
+    }
+
+    private sealed class Memory(WeakReference factory)
+    {
+        public WeakReference Factory { get; } = factory;
+
+        public ConcurrentDictionary<(IdKind, string), bool> Ids { get; } = new();
+
+        public int Count;
+    }
 }
