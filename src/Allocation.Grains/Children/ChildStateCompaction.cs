@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Allocation.Grains.Children;
 
 /// <summary>
@@ -69,11 +71,14 @@ public static class ChildStateCompaction
     public static CommandReceipt SharedIds(CommandReceipt r) =>
         r with { Command = Shared(r.Command), WorkerId = SharedOrNull(r.WorkerId), TeamId = SharedOrNull(r.TeamId), By = SharedOrNull(r.By) };
 
-    // Ids and command names are few (the authority's teams, staff and commands), so the runtime's intern pool may
-    // keep them; free text (reasons) is only matched against strings already there, never added to it.
-    private static string Shared(string s) => string.Intern(s);
+    // Ids and command names are few (the authority's teams, staff and commands), so one pool keeps an instance of each
+    // for the life of the process (the runtime's intern pool did the same, behind a lock, at a few times the cost of a
+    // lookup here); free text (reasons) is only matched against the runtime's interned literals, never pooled.
+    private static readonly ConcurrentDictionary<string, string> Ids = new(StringComparer.Ordinal);
 
-    private static string? SharedOrNull(string? s) => s is null ? null : string.Intern(s);
+    private static string Shared(string s) => Ids.TryGetValue(s, out var shared) ? shared : Ids.GetOrAdd(s, s);
+
+    private static string? SharedOrNull(string? s) => s is null ? null : Shared(s);
 
     private static string Known(string s) => string.IsInterned(s) ?? s;
 

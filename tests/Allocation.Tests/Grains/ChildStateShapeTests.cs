@@ -143,4 +143,34 @@ public class ChildStateShapeTests(ClusterFixture fixture)
         Assert.Single(view.Breaches);
         Assert.Equal(1, view.TransferPoints);
     }
+    [Fact]
+    public void Children_loaded_and_changed_apart_share_one_instance_of_each_id()
+    {
+        // Built at run time, so that no two are the same instance to begin with (as the deserializer gives them).
+        string Fresh(string s) => new(s.AsSpan());
+        ChildState Loaded() => new()
+        {
+            Exists = true, TeamId = Fresh("shape-team"), WorkerId = Fresh("shape-worker"), LastWorkerId = Fresh("shape-worker"),
+            WorkerHistory = [new WorkerPeriod(Fresh("shape-worker"), Fresh("shape-team"), DateTimeOffset.UnixEpoch, null, "allocation", Fresh("shape-manager"))],
+        };
+
+        var first = Loaded();
+        var second = Loaded();
+        Assert.NotSame(first.TeamId, second.TeamId);
+        first.Compact();
+        second.Compact();
+        var changed = Loaded();
+        changed.ShareNewest();
+        var receipt = ChildStateCompaction.SharedIds(new CommandReceipt("r", Fresh("allocate"), DateTimeOffset.UnixEpoch, Fresh("shape-worker"), Fresh("shape-team"), 2, Fresh("shape-manager")));
+
+        Assert.Same(first.TeamId, second.TeamId);
+        Assert.Same(first.TeamId, changed.TeamId);
+        Assert.Same(first.TeamId, receipt.TeamId);
+        Assert.Same(first.WorkerId, second.WorkerHistory[0].WorkerId);
+        Assert.Same(first.WorkerId, changed.LastWorkerId);
+        Assert.Same(first.WorkerId, receipt.WorkerId);
+        Assert.Same(first.WorkerHistory[0].By, changed.WorkerHistory[0].By);
+        Assert.Same(first.WorkerHistory[0].By, receipt.By);
+        Assert.Equal("shape-team", first.TeamId);
+    }
 }
