@@ -87,7 +87,7 @@ public sealed partial class TeamGrain(
     {
         if (change is not null)
         {
-            ArmClockTimer();
+            ArmClockTimer(change.Children.Select(_projection.WaitingChild).OfType<TeamChildSummary>());
         }
 
         return Publish(change);
@@ -194,15 +194,18 @@ public sealed partial class TeamGrain(
         }
 
         _clockTimerDue = null;
-        ArmClockTimer();
+        ArmClockTimer(_projection.Waiting);
     }
 
     /// <summary>The timer fires at the earliest deadline not yet asked about; it is moved only when that comes sooner
-    /// (new children's deadlines come later, so most changes leave it alone; one that fires early re-arms itself).</summary>
-    private void ArmClockTimer()
+    /// (new children's deadlines come later, so most changes leave it alone; one that fires early re-arms itself).
+    /// After the walk over the whole queue (on activation, and each time it fires) every deadline not yet asked about
+    /// is at or after the armed one; only a change to a child can bring one sooner, so a change looks at its own
+    /// children only, not the queue.</summary>
+    private void ArmClockTimer(IEnumerable<TeamChildSummary> waiting)
     {
         DateTimeOffset? next = null;
-        foreach (var child in _projection.Waiting)
+        foreach (var child in waiting)
         {
             if ((!_asked.TryGetValue(child.ChildId, out var asked) || asked != child.Deadline) && (next is null || child.Deadline < next))
             {

@@ -55,6 +55,9 @@ public sealed class TeamProjection(string teamId, AllocationOptions options)
     /// <summary>The children waiting for a worker whose clock has not yet been recorded as breached.</summary>
     public IEnumerable<TeamChildSummary> Waiting => _waiting.Values.Where(c => !c.Breached);
 
+    /// <summary>The child, if it is one of <see cref="Waiting"/>.</summary>
+    public TeamChildSummary? WaitingChild(string childId) => _waiting.TryGetValue(childId, out var c) && !c.Breached ? c : null;
+
     /// <summary>The children waiting for a worker whose deadline has passed, breach recorded or not.</summary>
     public IEnumerable<TeamChildSummary> Overdue(DateTimeOffset now) => _waiting.Values.Where(c => c.Deadline <= now);
 

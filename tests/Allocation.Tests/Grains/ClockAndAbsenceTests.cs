@@ -178,4 +178,29 @@ public class DurableReminderTests(RealTimeClusterFixture fixture)
         Assert.Equal(1, breaches);
         Assert.Single((await s.View(child)).Breaches);
     }
+
+    [Fact]
+    public async Task A_child_referred_after_the_queue_emptied_is_watched_by_the_clock_timer_again()
+    {
+        var s = new Scenario(fixture.Grains);
+        var team = await s.Team();
+        var worker = await s.Worker("w", team);
+        await s.Allocated("first", team, worker);
+        // The timer armed for the first child's deadline fires with nobody waiting, and is left unarmed.
+        await Task.Delay(RealTimeClusterFixture.Window + TimeSpan.FromSeconds(1));
+
+        var child = await s.Referred("second", team);
+
+        // Well before the team's reminder (a minute after the team was made) could look: only the timer can.
+        var deadline = DateTime.UtcNow + RealTimeClusterFixture.Window + TimeSpan.FromSeconds(8);
+        var breaches = 0;
+        while (breaches == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            breaches = (await s.TeamGrain(team).GetBoard()).RecentBreaches.Count;
+        }
+
+        Assert.Equal(1, breaches);
+        Assert.Single((await s.View(child)).Breaches);
+    }
 }
