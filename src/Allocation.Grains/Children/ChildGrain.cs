@@ -357,9 +357,7 @@ public sealed partial class ChildGrain(
         }
 
         S.LastWorkerId = history.LastOrDefault()?.WorkerId;
-        S.ClockStartedAt = command.ClockStartedAt;
-        S.Deadline = command.ClockStartedAt + _options.AllocationWindow;
-        S.ClockReason = "referral";
+        StartClock(command.ClockStartedAt, "referral");
         // The imported clock stopped at the first allocation after it started, if there was one.
         S.ClockStoppedAt = current is null ? null : history.FirstOrDefault(p => p.From >= command.ClockStartedAt)?.From ?? current.From;
         if (S.ClockStoppedAt is { } stopped && stopped > S.Deadline)

@@ -41,6 +41,28 @@ public class ClockAndAbsenceTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_imported_child_keeps_its_clock_and_a_late_first_allocation_is_a_breach()
+    {
+        var team = await _s.Team();
+        var worker = await _s.Worker("w", team);
+        var now = fixture.Time.GetUtcNow();
+        var waiting = _s.Id("imported-waiting");
+        var late = _s.Id("imported-late");
+
+        Assert.Null((await _s.Child(waiting).Import(new ImportChild(team, now.AddHours(-2), now.AddHours(-2), []))).Refusal);
+        Assert.Null((await _s.Child(late).Import(new ImportChild(team, now.AddHours(-30), now.AddHours(-30),
+            [new WorkerPeriod(worker, team, now.AddHours(-4), null, "allocation")]))).Refusal);
+
+        var clock = (await _s.View(waiting)).Clock!;
+        Assert.Equal(now.AddHours(22), clock.Deadline);
+        Assert.Equal("referral", clock.Reason);
+        Assert.False(clock.Breached);
+        var breach = Assert.Single((await _s.View(late)).Breaches);
+        Assert.Equal(now.AddHours(-6), breach.Deadline);
+        Assert.True((await _s.View(late)).Clock!.Breached);
+    }
+
+    [Fact]
     public async Task Allocation_after_a_breach_keeps_the_breach_on_the_record()
     {
         var team = await _s.Team();
