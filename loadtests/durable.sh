@@ -18,13 +18,10 @@ results=$root/loadtests/results
 mkdir -p "$results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$results/durable-$label-$stamp
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+source "$root/loadtests/postgres.sh"
 
 pg_port=$(free_port); http_port=$(free_port); silo_port=$(free_port); gateway_port=$(free_port)
-dir=$(mktemp -d /tmp/allocation-durable-XXXXXX)
-[ "$(id -u)" = 0 ] && chown postgres "$dir"
+dir=$(pg_create /tmp/allocation-durable-XXXXXX)
 service_pid=
 perf_pid=
 
@@ -32,19 +29,13 @@ cleanup() {
   # perf has usually exited by itself: a failing kill must not end the cleanup (set -e) before PostgreSQL is stopped.
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; fi
   if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; fi
-  if [ -s "$dir/data/postmaster.pid" ]; then
-    pg_pid=$(head -n 1 "$dir/data/postmaster.pid")
-    kill -INT "$pg_pid" 2>/dev/null || true
-    while kill -0 "$pg_pid" 2>/dev/null; do sleep 0.2; done
-  fi
+  pg_stop "$dir"
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
-as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust >/dev/null
-as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w start -o "-h 127.0.0.1 -p $pg_port -k $dir \
-  -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=300 \
-  -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c track_io_timing=on" >/dev/null
+pg_start "$dir" "$pg_port" -c max_connections=300 \
+  -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c track_io_timing=on
 psql() { command psql -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
 psql -qc "create database allocation"
 psql -d allocation -qc "create extension pg_stat_statements; create extension pg_walinspect"
@@ -77,10 +68,7 @@ done
 
 # CPU per process over the run, from /proc (ticks), to split the machine between PostgreSQL, the service and the generator.
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-# The postmaster's own time plus what its exited children left it (cutime, cstime) plus its live children.
-pg_ticks() { local main t; main=$(head -n 1 "$dir/data/postmaster.pid"); t=$(awk '{print $14+$15+$16+$17}' "/proc/$main/stat")
-  for p in $(pgrep -P "$main"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
-svc_before=$(ticks "$service_pid"); pg_before=$(pg_ticks)
+svc_before=$(ticks "$service_pid"); pg_before=$(pg_ticks "$dir")
 psql -d allocation -qc "select pg_stat_statements_reset(); select pg_stat_reset();" >/dev/null
 wal_start=$(psql -d allocation -tAc "select pg_current_wal_lsn()")
 # PERF_SECONDS=N (after PERF_DELAY seconds, default 0): CPU samples of the whole machine with `perf record -a`, so the
@@ -98,7 +86,7 @@ labelled=(); [ "$scenario" = durable ] && labelled=(--label "$label")
 status=${PIPESTATUS[0]}
 set -e
 end=$(date +%s.%N)
-svc_after=$(ticks "$service_pid"); pg_after=$(pg_ticks)
+svc_after=$(ticks "$service_pid"); pg_after=$(pg_ticks "$dir")
 {
   echo "wall seconds (setup + steps): $(echo "$end - $start" | bc)"
   echo "service CPU seconds: $(echo "($svc_after - $svc_before) / $(getconf CLK_TCK)" | bc -l | head -c 8)"

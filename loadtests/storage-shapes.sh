@@ -17,24 +17,12 @@
 # Run it under `flock -o /tmp/allocation-measure.lock` on a shared machine. Everything started here is stopped by pid.
 set -euo pipefail
 seconds=${1:-60}; rounds=${2:-2}; clients=${3:-8}
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+source "$(cd "$(dirname "$0")" && pwd)/postgres.sh"
 port=$(free_port)
-dir=$(mktemp -d /tmp/allocation-shapes-XXXXXX)
-[ "$(id -u)" = 0 ] && chown postgres "$dir"
-cleanup() {
-  if [ -s "$dir/data/postmaster.pid" ]; then
-    pg_pid=$(head -n 1 "$dir/data/postmaster.pid")
-    kill -INT "$pg_pid" 2>/dev/null || true
-    while kill -0 "$pg_pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -rf "$dir"
-}
+dir=$(pg_create /tmp/allocation-shapes-XXXXXX)
+cleanup() { pg_stop "$dir"; rm -rf "$dir"; }
 trap cleanup EXIT
-as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust >/dev/null
-as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w start -o "-h 127.0.0.1 -p $port -k $dir \
-  -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=100" >/dev/null
+pg_start "$dir" "$port" -c max_connections=100
 psql() { command psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
 # The product's tables as the storage creates them, and the event log; each filled with 100,000 children first, so
@@ -94,8 +82,6 @@ insert into allocation_child_event select 'child/' || :n, 2, 'r' || :n || '-2', 
 commit;
 SQL
 
-pg_ticks() { local main t; main=$(head -n 1 "$dir/data/postmaster.pid"); t=$(awk '{print $14+$15+$16+$17}' "/proc/$main/stat")
-  for p in $(pgrep -P "$main"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 hz=$(getconf CLK_TCK)
 echo "storage shapes: $(date -u), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $seconds s a run, $clients clients, PostgreSQL $("$bindir/postgres" --version | awk '{print $3}')"
 printf '%-7s %5s %9s %12s %14s %12s\n' arm round pairs/s "CPU ms/pair" "WAL bytes/pair" "load (start)"
@@ -109,10 +95,10 @@ for round in $(seq 1 "$rounds"); do
   for arm in state events; do
     psql -qc checkpoint
     load=$(cut -d' ' -f1 /proc/loadavg)
-    before=$(pg_ticks); lsn0=$(psql -tAc "select pg_current_wal_lsn()")
+    before=$(pg_ticks "$dir"); lsn0=$(psql -tAc "select pg_current_wal_lsn()")
     as_pg pgbench -h 127.0.0.1 -p "$port" -U postgres -n -c "$clients" -j 2 -T "$seconds" -f "$dir/$arm.sql" postgres > "$dir/$arm.out" 2>&1
     sleep 1 # (the backends have exited: their time is in the postmaster's once it has reaped them)
-    after=$(pg_ticks)
+    after=$(pg_ticks "$dir")
     wal=$(psql -tAc "select pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")
     pairs=$(awk '/number of transactions actually processed/ {split($0, a, ": "); split(a[2], b, "/"); print b[1]}' "$dir/$arm.out")
     total[$arm]=$((total[$arm] + pairs))
