@@ -75,6 +75,15 @@ public static class DurableScenario
         }
     }
 
+    /// <summary>The steps a run takes: the warm-up (if any) for its own seconds, then each rate for the step's, and
+    /// the allocations each plans (a place is made for every one).</summary>
+    public static IReadOnlyList<(double Rate, double Seconds, bool Warmup, int Allocations)> Ladder(
+        double[] rates, double stepSeconds, double warmupRate, double warmupSeconds) =>
+        (warmupSeconds > 0 ? [(warmupRate, warmupSeconds, true)] : Array.Empty<(double, double, bool)>())
+            .Concat(rates.Select(r => (r, stepSeconds, false)))
+            .Select(s => (s.Item1, s.Item2, s.Item3, (int)Math.Ceiling(s.Item1 * s.Item2)))
+            .ToList();
+
     private static async Task<DurableReport> Run(Options options)
     {
         var machine = Machine.Describe();
@@ -87,8 +96,8 @@ public static class DurableScenario
 
         // Every id this run creates starts with the run id, so runs against the same service never collide.
         var runId = $"du-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}";
-        var ladder = options.WarmupSeconds > 0 ? options.Rates.Prepend(options.WarmupRate).ToArray() : options.Rates;
-        var places = ladder.Sum(r => (int)Math.Ceiling(r * options.StepSeconds));
+        var ladder = Ladder(options.Rates, options.StepSeconds, options.WarmupRate, options.WarmupSeconds);
+        var places = ladder.Sum(s => s.Allocations);
         var workers = await CreateWorkers(admin, options, runId, places);
         var teams = workers.GroupBy(w => w.TeamId).Select(g => g.ToList()).ToList();
         var given = workers.ToDictionary(w => w.Id, _ => 0);
@@ -98,12 +107,9 @@ public static class DurableScenario
         var steps = new List<StepSummary>();
         StepSummary? warmup = null;
         var childCount = 0;
-        for (var n = 0; n < ladder.Length; n++)
+        for (var n = 0; n < ladder.Count; n++)
         {
-            var rate = ladder[n];
-            var isWarmup = options.WarmupSeconds > 0 && n == 0;
-            var seconds = isWarmup ? options.WarmupSeconds : options.StepSeconds;
-            var count = (int)Math.Ceiling(rate * seconds);
+            var (rate, seconds, isWarmup, count) = ladder[n];
             var plan = new List<Step>(count);
             var referrals = new List<(string ChildId, string TeamId)>(count);
             for (var i = 0; i < count; i++, childCount++)
