@@ -25,4 +25,8 @@ public interface ICommandReceipts
 public interface IRecordsReceipts
 {
     IReadOnlyList<CommandReceipt>? Receipting { get; set; }
+
+    /// <summary>Receipts an earlier version kept in the row itself: taken into memory when the grain activates and
+    /// never written here again (<see cref="Grains.Receipts"/>).</summary>
+    List<CommandReceipt>? Receipts { get; set; }
 }

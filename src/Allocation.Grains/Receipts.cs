@@ -22,10 +22,12 @@ public sealed class Receipts(GrainId owner, ICommandReceipts stored, TimeProvide
     private List<CommandReceipt>? _unstored;
 
     /// <summary>On activation. A stored grain (<paramref name="recordExists"/>) may have receipts stored until now.
-    /// Receipts an earlier version kept in the row itself (<paramref name="legacy"/>) answer retries from memory while
-    /// within the window, and are stored as rows of their own with the next write.</summary>
-    public void Loaded(bool recordExists, IEnumerable<CommandReceipt>? legacy, Func<CommandReceipt, CommandReceipt>? share = null)
+    /// Receipts an earlier version kept in the row itself (<see cref="IRecordsReceipts.Receipts"/>) leave the state,
+    /// answer retries from memory while within the window, and are stored as rows of their own with the next write.</summary>
+    public void Loaded(bool recordExists, IRecordsReceipts state, Func<CommandReceipt, CommandReceipt>? share = null)
     {
+        var legacy = state.Receipts;
+        state.Receipts = null;
         var now = time.GetUtcNow();
         _storedUntil = recordExists ? now : null;
         if (legacy is null)
@@ -60,6 +62,7 @@ public sealed class Receipts(GrainId owner, ICommandReceipts stored, TimeProvide
     /// <paramref name="receipt"/>, the receipt of the command the write applies (null: none), and any not yet stored.</summary>
     public async Task Write(IRecordsReceipts state, CommandReceipt? receipt, Func<Task> write)
     {
+        state.Receipts = null; // (read back after a failed write, an earlier version's list would come back)
         state.Receipting = ToStore(receipt);
         try
         {

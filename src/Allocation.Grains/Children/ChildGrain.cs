@@ -58,22 +58,18 @@ public sealed partial class ChildGrain(
     /// back, the change was stored after all (its answer was lost) or is gone; the command fails either way, but its
     /// caller may never retry it, so the boards are told what is stored now.
     /// The write stores the receipt of the command it applies, if any (<see cref="Receipts"/>).</summary>
-    private Task Write(CommandReceipt? receipt = null)
-    {
-        S.Receipts = null; // (read back after a failed write, an earlier version's list would come back)
-        return Receipts.Write(S, receipt, () => state.WriteOrReloadAsync(
-            forget: () =>
-            {
-                _outcomeUnknown = true;
-                DeactivateOnIdle();
-            },
-            readBack: Teams.TellAgain));
-    }
+    private Task Write(CommandReceipt? receipt = null) => Receipts.Write(S, receipt, () => state.WriteOrReloadAsync(
+        forget: () =>
+        {
+            _outcomeUnknown = true;
+            DeactivateOnIdle();
+        },
+        readBack: Teams.TellAgain));
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A stored child may have receipts stored by an earlier activation, until now at the latest.
-        Receipts.Loaded(state.RecordExists, S.Receipts, ChildStateCompaction.SharedIds);
+        Receipts.Loaded(state.RecordExists, S, ChildStateCompaction.SharedIds);
         S.Compact();
         // Not awaited, so an activation never waits on a team (which may be calling this child). The boards then show
         // what is stored even when the summary a write should have sent was lost with the write's answer.

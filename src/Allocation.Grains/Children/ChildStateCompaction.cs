@@ -10,14 +10,12 @@ namespace Allocation.Grains.Children;
 public static class ChildStateCompaction
 {
     /// <summary>
-    /// Shrinks the state as loaded, without changing what it says. Receipts an earlier version kept in the row go (the
-    /// grain's <see cref="Receipts"/> has taken those within the retry window, to store them as rows); empty lists go;
-    /// the team, worker and user ids and the command names become shared instances. The next write stores the same
-    /// facts.
+    /// Shrinks the state as loaded, without changing what it says: empty lists go; the team, worker and user ids and
+    /// the command names become shared instances. The next write stores the same facts. (Receipts an earlier version
+    /// kept in the row have already left it for the grain's <see cref="Receipts"/>, on activation.)
     /// </summary>
     public static void Compact(this ChildState state)
     {
-        state.Receipts = null; // (in memory with the grain's receipts, until its next write stores them as rows)
         if (state.Transfers is { Count: 0 })
         {
             state.Transfers = null;
@@ -76,7 +74,7 @@ public static class ChildStateCompaction
     // lookup here); free text (reasons) is only matched against the runtime's interned literals, never pooled.
     private static readonly ConcurrentDictionary<string, string> Ids = new(StringComparer.Ordinal);
 
-    private static string Shared(string s) => Ids.TryGetValue(s, out var shared) ? shared : Ids.GetOrAdd(s, s);
+    private static string Shared(string s) => Ids.GetOrAdd(s, s);
 
     private static string? SharedOrNull(string? s) => s is null ? null : Shared(s);
 

@@ -46,8 +46,7 @@ public sealed partial class SocialWorkerGrain(
         S.LegacyCaseload = null;
         // A stored worker may have receipts stored by an earlier activation, until now at the latest; an earlier
         // version kept them in this row.
-        Receipts.Loaded(state.RecordExists, S.Receipts);
-        S.Receipts = null;
+        Receipts.Loaded(state.RecordExists, S);
         if (!S.Exists)
         {
             return;
@@ -300,11 +299,8 @@ public sealed partial class SocialWorkerGrain(
     /// <summary>Every change is written through here: on a failed write the memory goes back to what is stored (and
     /// the board is told what that is: the change after all, or not).
     /// The write stores the receipt of the command it applies, if any (<see cref="Receipts"/>).</summary>
-    private Task Write(CommandReceipt? receipt = null)
-    {
-        S.Receipts = null; // (read back after a failed write, an earlier version's list would come back)
-        return Receipts.Write(S, receipt, () => state.WriteOrReloadAsync(forget: DeactivateOnIdle, readBack: Teams.TellAgain));
-    }
+    private Task Write(CommandReceipt? receipt = null) =>
+        Receipts.Write(S, receipt, () => state.WriteOrReloadAsync(forget: DeactivateOnIdle, readBack: Teams.TellAgain));
 
     /// <summary>Retries answered by request id (<see cref="Grains.Receipts"/>).</summary>
     private Receipts Receipts => _receipts ??= new Receipts(this.GetGrainId(), storedReceipts, time, _options);
