@@ -78,11 +78,13 @@ public static class DurableScenario
     /// <summary>The steps a run takes: the warm-up (if any) for its own seconds, then each rate for the step's, and
     /// the allocations each plans (a place is made for every one).</summary>
     public static IReadOnlyList<(double Rate, double Seconds, bool Warmup, int Allocations)> Ladder(
-        double[] rates, double stepSeconds, double warmupRate, double warmupSeconds) =>
-        (warmupSeconds > 0 ? [(warmupRate, warmupSeconds, true)] : Array.Empty<(double, double, bool)>())
-            .Concat(rates.Select(r => (r, stepSeconds, false)))
-            .Select(s => (s.Item1, s.Item2, s.Item3, (int)Math.Ceiling(s.Item1 * s.Item2)))
-            .ToList();
+        double[] rates, double stepSeconds, double warmupRate, double warmupSeconds)
+    {
+        var steps = rates.Select(r => Step(r, stepSeconds, false));
+        return (warmupSeconds > 0 ? steps.Prepend(Step(warmupRate, warmupSeconds, true)) : steps).ToList();
+
+        static (double, double, bool, int) Step(double rate, double seconds, bool warmup) => (rate, seconds, warmup, (int)Math.Ceiling(rate * seconds));
+    }
 
     private static async Task<DurableReport> Run(Options options)
     {

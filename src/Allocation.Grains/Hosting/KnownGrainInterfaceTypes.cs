@@ -17,12 +17,12 @@ public sealed class KnownGrainInterfaceTypes(IServiceProvider services) : IGrain
 
     public bool TryGetGrainInterfaceType(Type type, out GrainInterfaceType grainInterfaceType)
     {
-        grainInterfaceType = _known.TryGetValue(type, out var known) ? known : _known.GetOrAdd(type, Orleans.GetGrainInterfaceType(type));
+        grainInterfaceType = _known.TryGetValue(type, out var known) ? known : _known.GetOrAdd(type, OrleansOwn.GetGrainInterfaceType(type));
         return true;
     }
 
     /// <summary>Orleans' own resolution, over every provider but this one.</summary>
-    private GrainInterfaceTypeResolver Orleans => _orleans ??= new GrainInterfaceTypeResolver(
+    private GrainInterfaceTypeResolver OrleansOwn => _orleans ??= new GrainInterfaceTypeResolver(
         services.GetServices<IGrainInterfaceTypeProvider>().Where(p => !ReferenceEquals(p, this)).ToArray(),
         services.GetRequiredService<TypeConverter>());
 }
